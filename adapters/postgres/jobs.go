@@ -1,0 +1,77 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/hotline-dev/hotline/bot"
+)
+
+const jobColumns = `id, kind, key, incident_id, payload, run_at, attempts, max_attempts, created_at, last_error, state`
+
+// Claim leases due jobs. SKIP LOCKED lets replicas claim side by side without
+// waiting on each other's rows; a running job whose lease ran out (its worker
+// died) is due again.
+func (s *Store) Claim(ctx context.Context, worker string, n int, lease time.Duration) ([]bot.Job, error) {
+	now := s.clock.Now().UTC()
+	var jobs []bot.Job
+	err := s.db.SelectContext(ctx, &jobs, `UPDATE jobs SET state = 'running', attempts = attempts + 1,
+			lease_until = $2, claimed_by = $3
+		WHERE id IN (
+			SELECT id FROM jobs
+			WHERE (state = 'pending' AND run_at <= $1) OR (state = 'running' AND lease_until <= $1)
+			ORDER BY run_at, id LIMIT $4
+			FOR UPDATE SKIP LOCKED)
+		RETURNING `+jobColumns, now, now.Add(lease), worker, n)
+	return jobs, mapErr(err)
+}
+
+// Finish ends a claim. attempts identifies the claim: a worker whose lease
+// expired and was taken over changes nothing.
+func (s *Store) Finish(ctx context.Context, j bot.Job, retryAt time.Time, jobErr error) error {
+	var res sql.Result
+	var err error
+	switch {
+	case jobErr == nil:
+		res, err = s.db.ExecContext(ctx, `DELETE FROM jobs WHERE id = $1 AND state = 'running' AND attempts = $2`, j.ID, j.Attempts)
+	case retryAt.IsZero():
+		res, err = s.db.ExecContext(ctx, `UPDATE jobs SET state = 'failed', lease_until = NULL, last_error = $3
+			WHERE id = $1 AND state = 'running' AND attempts = $2`, j.ID, j.Attempts, jobErr.Error())
+	default:
+		// A newer pending job with the same key does this job's work too.
+		res, err = s.db.ExecContext(ctx, `DELETE FROM jobs WHERE id = $1 AND state = 'running' AND attempts = $2
+			AND key <> '' AND EXISTS (SELECT 1 FROM jobs o WHERE o.key = $3 AND o.state = 'pending')`, j.ID, j.Attempts, j.Key)
+		if n, _ := rowsAffected(res, err); n == 1 {
+			return nil
+		}
+		res, err = s.db.ExecContext(ctx, `UPDATE jobs SET state = 'pending', run_at = $3, lease_until = NULL, last_error = $4
+			WHERE id = $1 AND state = 'running' AND attempts = $2`, j.ID, j.Attempts, retryAt.UTC(), jobErr.Error())
+	}
+	n, err := rowsAffected(res, err)
+	if err != nil {
+		return fmt.Errorf("finish job %d: %w", j.ID, mapErr(err))
+	}
+	if n == 0 {
+		return fmt.Errorf("finish job %d: lease lost: %w", j.ID, bot.ErrConflict)
+	}
+	return nil
+}
+
+// NextRunAt is the earliest moment a job becomes due: a pending job's run_at
+// or a running job's lease end.
+func (s *Store) NextRunAt(ctx context.Context) (time.Time, error) {
+	var next sql.NullTime
+	err := s.db.GetContext(ctx, &next, `SELECT MIN(t) FROM (
+		SELECT MIN(run_at) AS t FROM jobs WHERE state = 'pending'
+		UNION ALL SELECT MIN(lease_until) FROM jobs WHERE state = 'running') due`)
+	return next.Time, mapErr(err)
+}
+
+func rowsAffected(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,89 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/hotline-dev/hotline/bot"
+)
+
+// Incident returns the committed incident with id.
+func (s *Store) Incident(ctx context.Context, id int64) (bot.Incident, error) {
+	var inc bot.Incident
+	err := s.db.GetContext(ctx, &inc, `SELECT `+incidentColumns+` FROM incidents WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return inc, fmt.Errorf("incident %d: %w", id, bot.ErrNotFound)
+	}
+	return inc, mapErr(err)
+}
+
+// Incidents lists incidents newest first.
+func (s *Store) Incidents(ctx context.Context, f bot.IncidentFilter) ([]bot.Incident, error) {
+	where := ""
+	switch f.Status {
+	case "open":
+		where = "WHERE status <> 'resolved'"
+	case "resolved":
+		where = "WHERE status = 'resolved'"
+	case "", "all":
+	default:
+		return nil, bot.Invalid("status %q: must be open, resolved or all", f.Status)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	out := []bot.Incident{}
+	err := s.db.SelectContext(ctx, &out, `SELECT `+incidentColumns+` FROM incidents `+where+` ORDER BY id DESC LIMIT $1`, limit)
+	return out, mapErr(err)
+}
+
+// Timeline returns the incident's events, oldest first.
+func (s *Store) Timeline(ctx context.Context, incidentID int64) ([]bot.Event, error) {
+	out := []bot.Event{}
+	err := s.db.SelectContext(ctx, &out, `SELECT id, incident_id, seq, kind, actor, source, text, at, prev_hash, hash
+		FROM timeline_events WHERE incident_id = $1 ORDER BY seq`, incidentID)
+	return out, mapErr(err)
+}
+
+// EachIncident walks all incidents in id order, a page at a time.
+func (s *Store) EachIncident(ctx context.Context, fn func(bot.Incident) error) error {
+	var after int64
+	for {
+		var page []bot.Incident
+		if err := s.db.SelectContext(ctx, &page, `SELECT `+incidentColumns+` FROM incidents
+			WHERE id > $1 ORDER BY id LIMIT 500`, after); err != nil {
+			return mapErr(err)
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		for _, inc := range page {
+			if err := fn(inc); err != nil {
+				return err
+			}
+		}
+		after = page[len(page)-1].ID
+	}
+}
+
+// Threads returns where the incident was posted.
+func (s *Store) Threads(ctx context.Context, incidentID int64) ([]bot.Thread, error) {
+	var out []bot.Thread
+	err := s.db.SelectContext(ctx, &out, `SELECT incident_id, platform, channel, message_id, posted_seq
+		FROM chat_threads WHERE incident_id = $1 ORDER BY platform`, incidentID)
+	return out, mapErr(err)
+}
+
+// SaveThread records or advances a thread.
+func (s *Store) SaveThread(ctx context.Context, th bot.Thread) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO chat_threads (incident_id, platform, channel, message_id, posted_seq)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (incident_id, platform) DO UPDATE SET
+			channel = excluded.channel, message_id = excluded.message_id,
+			posted_seq = GREATEST(chat_threads.posted_seq, excluded.posted_seq)`,
+		th.IncidentID, th.Platform, th.Channel, th.MessageID, th.PostedSeq)
+	return mapErr(err)
+}

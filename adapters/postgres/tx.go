@@ -1,0 +1,241 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/hotline-dev/hotline/bot"
+)
+
+// Update runs fn in one transaction. Incidents fn reads are locked and kept
+// in memory; alerts, events and jobs are buffered; all of it is written in a
+// few multi-row statements just before commit, so a batch of alerts costs a
+// handful of round trips, not several per alert.
+func (s *Store) Update(ctx context.Context, fn func(bot.Tx) error) error {
+	sqlTx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return mapErr(err)
+	}
+	t := &tx{ctx: ctx, tx: sqlTx, open: map[[2]string]*bot.Incident{}, byNumber: map[int64]*bot.Incident{}}
+	if err := fn(t); err != nil {
+		sqlTx.Rollback()
+		return mapErr(err)
+	}
+	if err := t.flush(); err != nil {
+		sqlTx.Rollback()
+		return mapErr(err)
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return mapErr(err)
+	}
+	if len(t.jobs) > 0 {
+		s.signal()
+	}
+	return nil
+}
+
+type tx struct {
+	ctx      context.Context
+	tx       *sqlx.Tx
+	open     map[[2]string]*bot.Incident // locked in this tx, by service and fingerprint
+	byNumber map[int64]*bot.Incident
+	dirty    []*bot.Incident
+	alerts   [][]any
+	events   [][]any
+	jobs     [][]any
+}
+
+const incidentColumns = `id, number, service, fingerprint, title, status, severity, impact, urgency,
+	priority, owner, alert_count, created_at, acknowledged_at, resolved_at, last_hash, last_seq`
+
+func (t *tx) remember(inc *bot.Incident) *bot.Incident {
+	t.open[[2]string{inc.Service, inc.Fingerprint}] = inc
+	t.byNumber[inc.Number] = inc
+	return inc
+}
+
+func (t *tx) OpenIncidentFor(service, fingerprint string) (bot.Incident, error) {
+	if inc, ok := t.open[[2]string{service, fingerprint}]; ok {
+		if !inc.Open() {
+			return bot.Incident{}, bot.ErrNotFound
+		}
+		return *inc, nil
+	}
+	return t.lockOne(`SELECT `+incidentColumns+` FROM incidents
+		WHERE service = $1 AND fingerprint = $2 AND status <> 'resolved' FOR UPDATE`, service, fingerprint)
+}
+
+func (t *tx) IncidentByNumber(number int64) (bot.Incident, error) {
+	if inc, ok := t.byNumber[number]; ok {
+		return *inc, nil
+	}
+	return t.lockOne(`SELECT `+incidentColumns+` FROM incidents WHERE number = $1 FOR UPDATE`, number)
+}
+
+func (t *tx) lockOne(query string, args ...any) (bot.Incident, error) {
+	var inc bot.Incident
+	if err := t.tx.GetContext(t.ctx, &inc, query, args...); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return bot.Incident{}, bot.ErrNotFound
+		}
+		return bot.Incident{}, err
+	}
+	t.remember(&inc)
+	return inc, nil
+}
+
+func (t *tx) CreateIncident(inc *bot.Incident) error {
+	// A resolve earlier in this transaction must reach the database first, or
+	// the new incident collides with the old one on the open-key index.
+	if err := t.flushIncidents(); err != nil {
+		return err
+	}
+	// number is the id: one sequence, no second counter to serialize on.
+	err := t.tx.GetContext(t.ctx, &inc.ID, `INSERT INTO incidents
+		(id, number, service, fingerprint, title, status, severity, impact, urgency, priority, owner,
+		 alert_count, created_at, acknowledged_at, resolved_at, last_hash, last_seq)
+		VALUES (nextval('incidents_id_seq'), currval('incidents_id_seq'), $1, $2, $3, $4, $5, $6, $7, $8, $9,
+		 $10, $11, $12, $13, $14, $15)
+		RETURNING id`,
+		inc.Service, inc.Fingerprint, inc.Title, inc.Status, inc.Severity, inc.Impact, inc.Urgency, inc.Priority, inc.Owner,
+		inc.AlertCount, inc.CreatedAt.UTC(), inc.AcknowledgedAt, inc.ResolvedAt, inc.LastHash, inc.LastSeq)
+	if err != nil {
+		return fmt.Errorf("create incident: %w", mapErr(err))
+	}
+	inc.Number = inc.ID
+	created := *inc
+	t.remember(&created)
+	return nil
+}
+
+func (t *tx) SaveIncident(inc bot.Incident) error {
+	cur, ok := t.byNumber[inc.Number]
+	if !ok {
+		return fmt.Errorf("save %s: not read in this transaction", inc.Ref())
+	}
+	*cur = inc
+	if !containsPtr(t.dirty, cur) {
+		t.dirty = append(t.dirty, cur)
+	}
+	return nil
+}
+
+func (t *tx) AddAlert(incidentID int64, a bot.Alert) error {
+	labels, err := json.Marshal(a.Labels)
+	if err != nil {
+		return err
+	}
+	links, err := json.Marshal(a.Links)
+	if err != nil {
+		return err
+	}
+	t.alerts = append(t.alerts, []any{incidentID, a.Integration, a.Source, string(a.Status), a.Title, a.Body,
+		string(a.Severity), string(labels), string(links), a.Raw, a.ReceivedAt.UTC()})
+	return nil
+}
+
+func (t *tx) AppendEvent(e bot.Event) error {
+	t.events = append(t.events, []any{e.IncidentID, e.Seq, string(e.Kind), e.Actor, e.Source, e.Text, e.At.UTC(), e.PrevHash, e.Hash})
+	return nil
+}
+
+func (t *tx) Enqueue(j bot.Job) error {
+	t.jobs = append(t.jobs, []any{j.Kind, j.Key, j.IncidentID, string(j.Payload), j.RunAt.UTC(), max(j.MaxAttempts, 1), j.CreatedAt.UTC()})
+	return nil
+}
+
+func (t *tx) flush() error {
+	if err := t.flushIncidents(); err != nil {
+		return err
+	}
+	if err := t.insertRows("alerts", "incident_id, integration, source, status, title, body, severity, labels, links, raw, received_at", t.alerts, ""); err != nil {
+		return err
+	}
+	if err := t.insertRows("timeline_events", "incident_id, seq, kind, actor, source, text, at, prev_hash, hash", t.events, ""); err != nil {
+		return err
+	}
+	if len(t.jobs) == 0 {
+		return nil
+	}
+	if err := t.insertRows("jobs", "kind, key, incident_id, payload, run_at, max_attempts, created_at", t.jobs,
+		` ON CONFLICT (key) WHERE state = 'pending' AND key <> '' DO NOTHING`); err != nil {
+		return err
+	}
+	// Delivered to every listening replica when the transaction commits.
+	_, err := t.tx.ExecContext(t.ctx, `SELECT pg_notify($1, '')`, notifyChannel)
+	return err
+}
+
+func (t *tx) flushIncidents() error {
+	for _, inc := range t.dirty {
+		_, err := t.tx.ExecContext(t.ctx, `UPDATE incidents SET title = $2, status = $3, severity = $4, impact = $5,
+			urgency = $6, priority = $7, owner = $8, alert_count = $9, acknowledged_at = $10, resolved_at = $11,
+			last_hash = $12, last_seq = $13 WHERE id = $1`,
+			inc.ID, inc.Title, inc.Status, inc.Severity, inc.Impact, inc.Urgency, inc.Priority, inc.Owner,
+			inc.AlertCount, utcPtr(inc.AcknowledgedAt), utcPtr(inc.ResolvedAt), inc.LastHash, inc.LastSeq)
+		if err != nil {
+			return fmt.Errorf("save %s: %w", inc.Ref(), err)
+		}
+	}
+	t.dirty = t.dirty[:0]
+	return nil
+}
+
+// insertRows writes rows with multi-row INSERTs, in chunks that stay under
+// the protocol's parameter limit.
+func (t *tx) insertRows(table, columns string, rows [][]any, suffix string) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	width := len(rows[0])
+	chunk := 60000 / width
+	for start := 0; start < len(rows); start += chunk {
+		part := rows[start:min(start+chunk, len(rows))]
+		var q strings.Builder
+		args := make([]any, 0, len(part)*width)
+		fmt.Fprintf(&q, "INSERT INTO %s (%s) VALUES ", table, columns)
+		for i, row := range part {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteByte('(')
+			for j := range row {
+				if j > 0 {
+					q.WriteString(", ")
+				}
+				fmt.Fprintf(&q, "$%d", len(args)+j+1)
+			}
+			q.WriteByte(')')
+			args = append(args, row...)
+		}
+		q.WriteString(suffix)
+		if _, err := t.tx.ExecContext(t.ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("insert into %s: %w", table, err)
+		}
+	}
+	return nil
+}
+
+func containsPtr(list []*bot.Incident, p *bot.Incident) bool {
+	for _, x := range list {
+		if x == p {
+			return true
+		}
+	}
+	return false
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

@@ -1,0 +1,125 @@
+package bot
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Service is a monitored system as Bot needs to know it: where its incidents
+// are posted and what severity its alerts get when they name none.
+type Service struct {
+	ID       string
+	Name     string
+	Severity Severity          // default for alerts that name none
+	Channels map[string]string // platform → channel id
+}
+
+// Hooks let the composition root observe the domain (metrics) without bot
+// importing a metrics library. Nil hooks are skipped.
+type Hooks struct {
+	IncidentOpened func(inc Incident)
+	// IngestCommitted reports, per alert, how long it took from receipt to
+	// the commit that enqueued its follow-up jobs.
+	IngestCommitted func(wait time.Duration)
+	// JobDone reports a job run: how long it waited past its due time, how
+	// long it ran, and its error.
+	JobDone func(kind string, wait, run time.Duration, err error)
+}
+
+// Config is what New needs.
+type Config struct {
+	Store    Store
+	Clock    Clock
+	Logger   *slog.Logger
+	Services []Service
+	Chats    []Chat
+	Hooks    Hooks
+	// Committers is how many ingest transactions may run at once; alerts of
+	// one fingerprint always go through the same one. Default 1.
+	Committers int
+	// MaxBatch caps the alerts committed in one ingest transaction. Default 256.
+	MaxBatch int
+}
+
+// Bot turns alerts into incidents and applies responders' commands. Every
+// change is one transaction that also writes the timeline and enqueues the
+// side effects as jobs.
+type Bot struct {
+	store    Store
+	clock    Clock
+	log      *slog.Logger
+	services map[string]Service
+	chats    map[string]Chat
+	hooks    Hooks
+	handlers map[string]JobHandler
+
+	committers []*committer
+	closeOnce  sync.Once
+	wg         sync.WaitGroup
+}
+
+// New returns a Bot whose ingest committers are running; Close stops them.
+func New(cfg Config) *Bot {
+	b := &Bot{
+		store:    cfg.Store,
+		clock:    cfg.Clock,
+		log:      cfg.Logger,
+		services: make(map[string]Service, len(cfg.Services)),
+		chats:    make(map[string]Chat, len(cfg.Chats)),
+		hooks:    cfg.Hooks,
+		handlers: make(map[string]JobHandler),
+	}
+	if b.clock == nil {
+		b.clock = SystemClock
+	}
+	if b.log == nil {
+		b.log = slog.Default()
+	}
+	for _, s := range cfg.Services {
+		b.services[s.ID] = s
+	}
+	for _, c := range cfg.Chats {
+		b.chats[c.Platform()] = c
+	}
+	n := max(cfg.Committers, 1)
+	maxBatch := cfg.MaxBatch
+	if maxBatch <= 0 {
+		maxBatch = 256
+	}
+	for range n {
+		c := &committer{bot: b, in: make(chan *ingestRequest, maxBatch*4), maxBatch: maxBatch}
+		b.committers = append(b.committers, c)
+		b.wg.Add(1)
+		go func() { defer b.wg.Done(); c.run() }()
+	}
+	b.registerChatJobs()
+	return b
+}
+
+// Close stops accepting alerts, waits for the ingest batches under way to
+// commit and returns.
+func (b *Bot) Close() {
+	b.closeOnce.Do(func() {
+		for _, c := range b.committers {
+			c.close()
+		}
+	})
+	b.wg.Wait()
+}
+
+// Service returns the configured service, or ErrNotFound.
+func (b *Bot) Service(id string) (Service, error) {
+	s, ok := b.services[id]
+	if !ok {
+		return Service{}, ErrNotFound
+	}
+	return s, nil
+}
+
+// Store is the store Bot runs on, for readers (the API, audits).
+func (b *Bot) Store() Store { return b.store }
+
+// Ping checks the store.
+func (b *Bot) Ping(ctx context.Context) error { return b.store.Ping(ctx) }

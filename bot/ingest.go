@@ -1,0 +1,278 @@
+package bot
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"sync"
+	"time"
+)
+
+// IngestAction says what an alert did.
+type IngestAction string
+
+const (
+	IngestOpened   IngestAction = "opened"   // a new incident
+	IngestAppended IngestAction = "appended" // added to the open incident
+	IngestResolved IngestAction = "resolved" // resolved the open incident
+	IngestIgnored  IngestAction = "ignored"  // a resolve with nothing open
+)
+
+// IngestResult is the outcome of one committed alert.
+type IngestResult struct {
+	Action   IngestAction
+	Incident Incident // zero when ignored
+}
+
+// Ingest records a, deduplicated into the open incident of its service and
+// fingerprint or opening a new one, and enqueues the follow-up jobs, all in
+// one transaction. It returns after commit: an alert it accepted is durable.
+// Concurrent calls are committed together in batches (group commit), so a
+// storm costs one transaction per batch, not per alert.
+func (b *Bot) Ingest(ctx context.Context, a Alert) (IngestResult, error) {
+	if a.ReceivedAt.IsZero() {
+		a.ReceivedAt = b.clock.Now()
+	}
+	svc, ok := b.services[a.Service]
+	if !ok {
+		return IngestResult{}, Invalid("service %q is not configured", a.Service)
+	}
+	if a.Severity == "" {
+		a.Severity = cmp.Or(svc.Severity, DefaultSeverity)
+	}
+	if err := a.Validate(); err != nil {
+		return IngestResult{}, err
+	}
+	req := &ingestRequest{ctx: ctx, alert: a, done: make(chan ingestReply, 1)}
+	h := fnv.New32a()
+	h.Write([]byte(a.Service + "\x00" + a.Fingerprint))
+	if err := b.committers[int(h.Sum32()%uint32(len(b.committers)))].submit(ctx, req); err != nil {
+		return IngestResult{}, err
+	}
+	select {
+	case r := <-req.done:
+		return r.result, r.err
+	case <-ctx.Done():
+		return IngestResult{}, ctx.Err()
+	}
+}
+
+type ingestRequest struct {
+	ctx   context.Context
+	alert Alert
+	done  chan ingestReply
+}
+
+type ingestReply struct {
+	result IngestResult
+	err    error
+}
+
+// committer turns queued alerts into batched transactions, one at a time.
+type committer struct {
+	bot      *Bot
+	in       chan *ingestRequest
+	maxBatch int
+
+	mu     sync.RWMutex
+	closed bool
+}
+
+func (c *committer) submit(ctx context.Context, req *ingestRequest) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return fmt.Errorf("ingest: shutting down: %w", ErrUnavailable)
+	}
+	select {
+	case c.in <- req:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *committer) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.closed = true
+		close(c.in)
+	}
+}
+
+func (c *committer) run() {
+	batch := make([]*ingestRequest, 0, c.maxBatch)
+	for first := range c.in {
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < c.maxBatch {
+			select {
+			case r, ok := <-c.in:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		c.commit(batch)
+	}
+}
+
+// commit runs one transaction for the batch. When it fails for a reason other
+// than an unavailable store, each alert is tried alone so one bad alert cannot
+// refuse the others.
+func (c *committer) commit(batch []*ingestRequest) {
+	live := batch[:0:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- ingestReply{err: err}
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	// Lock incidents in one order everywhere so concurrent batches on other
+	// replicas wait for each other instead of deadlocking.
+	slices.SortStableFunc(live, func(x, y *ingestRequest) int {
+		return cmp.Or(cmp.Compare(x.alert.Service, y.alert.Service), cmp.Compare(x.alert.Fingerprint, y.alert.Fingerprint))
+	})
+	results, err := c.tryCommit(live)
+	if err != nil && len(live) > 1 && !errors.Is(err, ErrUnavailable) {
+		for _, r := range live {
+			c.commit([]*ingestRequest{r})
+		}
+		return
+	}
+	now := c.bot.clock.Now()
+	for i, r := range live {
+		if err != nil {
+			r.done <- ingestReply{err: err}
+			continue
+		}
+		if h := c.bot.hooks.IngestCommitted; h != nil {
+			h(now.Sub(r.alert.ReceivedAt))
+		}
+		if results[i].Action == IngestOpened && c.bot.hooks.IncidentOpened != nil {
+			c.bot.hooks.IncidentOpened(results[i].Incident)
+		}
+		r.done <- ingestReply{result: results[i]}
+	}
+}
+
+// tryCommit retries once on a conflict: another replica opened the same
+// incident between our look-up and our insert.
+func (c *committer) tryCommit(batch []*ingestRequest) ([]IngestResult, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var results []IngestResult
+	var err error
+	for range 2 {
+		results = make([]IngestResult, len(batch))
+		err = c.bot.store.Update(ctx, func(tx Tx) error {
+			for i, r := range batch {
+				res, err := c.bot.applyAlert(tx, r.alert)
+				if err != nil {
+					return err
+				}
+				results[i] = res
+			}
+			return nil
+		})
+		if !errors.Is(err, ErrConflict) {
+			break
+		}
+	}
+	return results, err
+}
+
+func (b *Bot) applyAlert(tx Tx, a Alert) (IngestResult, error) {
+	now := b.clock.Now()
+	res := IngestResult{Action: IngestAppended}
+	inc, err := tx.OpenIncidentFor(a.Service, a.Fingerprint)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		if a.Status == AlertResolved {
+			return IngestResult{Action: IngestIgnored}, nil
+		}
+		inc = Incident{
+			Service:     a.Service,
+			Fingerprint: a.Fingerprint,
+			Title:       a.Title,
+			Status:      StatusTriggered,
+			Severity:    a.Severity,
+			CreatedAt:   now,
+		}
+		if err := tx.CreateIncident(&inc); err != nil {
+			return res, err
+		}
+		res.Action = IngestOpened
+		if err := appendEvent(tx, &inc, EventOpened, a.Integration, a.Source, a.Title, now); err != nil {
+			return res, err
+		}
+		if err := b.enqueueChatPost(tx, inc, now); err != nil {
+			return res, err
+		}
+	case err != nil:
+		return res, err
+	}
+	if err := tx.AddAlert(inc.ID, a); err != nil {
+		return res, err
+	}
+	inc.AlertCount++
+	if err := appendEvent(tx, &inc, EventAlert, a.Integration, a.Source, string(a.Status)+": "+a.Title, now); err != nil {
+		return res, err
+	}
+	if a.Status == AlertFiring && a.Severity < inc.Severity {
+		// A worse alert raises the incident's severity; it never lowers it.
+		text := fmt.Sprintf("severity %s → %s", inc.Severity, a.Severity)
+		inc.Severity = a.Severity
+		if err := appendEvent(tx, &inc, EventClassified, a.Integration, a.Source, text, now); err != nil {
+			return res, err
+		}
+	}
+	if a.Status == AlertResolved {
+		inc.Status = StatusResolved
+		inc.ResolvedAt = &now
+		res.Action = IngestResolved
+		if err := appendEvent(tx, &inc, EventResolved, a.Integration, a.Source, "resolved by the monitoring source", now); err != nil {
+			return res, err
+		}
+	}
+	if err := tx.SaveIncident(inc); err != nil {
+		return res, err
+	}
+	if res.Action != IngestOpened {
+		if err := b.enqueueChatUpdate(tx, inc, now); err != nil {
+			return res, err
+		}
+	}
+	res.Incident = inc
+	return res, nil
+}
+
+// appendEvent seals a new event onto inc's chain and advances the head.
+func appendEvent(tx Tx, inc *Incident, kind EventKind, actor, source, text string, at time.Time) error {
+	e := Event{
+		IncidentID: inc.ID,
+		Seq:        inc.LastSeq + 1,
+		Kind:       kind,
+		Actor:      actor,
+		Source:     source,
+		Text:       text,
+		At:         at.UTC().Truncate(time.Microsecond),
+	}
+	e.Seal(inc.LastHash)
+	if err := tx.AppendEvent(e); err != nil {
+		return fmt.Errorf("append %s event to %s: %w", kind, inc.Ref(), err)
+	}
+	inc.LastSeq, inc.LastHash = e.Seq, e.Hash
+	return nil
+}

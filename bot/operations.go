@@ -1,0 +1,132 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Actor is who did something and through which channel (slack, discord,
+// phone, api, webhook, system). ID is the contact id where the actor is a
+// known contact, else the platform's user id.
+type Actor struct {
+	ID     string
+	Source string
+}
+
+// Classification changes severity and/or impact and urgency; empty fields
+// are left as they are.
+type Classification struct {
+	Severity Severity
+	Impact   Level
+	Urgency  Level
+}
+
+// change runs fn on the locked incident INC-number in one transaction, then
+// saves it and enqueues the chat update.
+func (b *Bot) change(ctx context.Context, number int64, fn func(tx Tx, inc *Incident, now time.Time) error) (Incident, error) {
+	var out Incident
+	err := b.store.Update(ctx, func(tx Tx) error {
+		inc, err := tx.IncidentByNumber(number)
+		if err != nil {
+			return fmt.Errorf("INC-%d: %w", number, err)
+		}
+		now := b.clock.Now()
+		if err := fn(tx, &inc, now); err != nil {
+			return err
+		}
+		if err := tx.SaveIncident(inc); err != nil {
+			return err
+		}
+		out = inc
+		return b.enqueueChatUpdate(tx, inc, now)
+	})
+	return out, err
+}
+
+// Acknowledge records that actor is on it; it stops escalation. A second ack
+// is refused with ErrConflict so the responder learns someone was first.
+func (b *Bot) Acknowledge(ctx context.Context, number int64, by Actor) (Incident, error) {
+	return b.change(ctx, number, func(tx Tx, inc *Incident, now time.Time) error {
+		switch inc.Status {
+		case StatusAcknowledged:
+			return fmt.Errorf("%s is already acknowledged: %w", inc.Ref(), ErrConflict)
+		case StatusResolved:
+			return fmt.Errorf("%s is already resolved: %w", inc.Ref(), ErrConflict)
+		}
+		inc.Status, inc.AcknowledgedAt = StatusAcknowledged, &now
+		if inc.Owner == "" {
+			inc.Owner = by.ID
+		}
+		return appendEvent(tx, inc, EventAcknowledged, by.ID, by.Source, "acknowledged", now)
+	})
+}
+
+// Assign makes owner responsible for the incident.
+func (b *Bot) Assign(ctx context.Context, number int64, owner string, by Actor) (Incident, error) {
+	owner = strings.TrimSpace(owner)
+	if owner == "" {
+		return Incident{}, Invalid("assign: name the new owner")
+	}
+	return b.change(ctx, number, func(tx Tx, inc *Incident, now time.Time) error {
+		inc.Owner = owner
+		return appendEvent(tx, inc, EventAssigned, by.ID, by.Source, "owner: "+owner, now)
+	})
+}
+
+// Classify sets severity and/or impact × urgency, deriving the priority.
+func (b *Bot) Classify(ctx context.Context, number int64, c Classification, by Actor) (Incident, error) {
+	if c.Severity == "" && c.Impact == "" && c.Urgency == "" {
+		return Incident{}, Invalid("classify: give a severity or impact and urgency")
+	}
+	if c.Severity != "" && !c.Severity.Valid() {
+		return Incident{}, Invalid("severity %q: must be one of sev1, sev2, sev3, sev4", c.Severity)
+	}
+	return b.change(ctx, number, func(tx Tx, inc *Incident, now time.Time) error {
+		var parts []string
+		if c.Severity != "" {
+			inc.Severity = c.Severity
+			parts = append(parts, "severity "+string(c.Severity))
+		}
+		if c.Impact != "" {
+			inc.Impact = c.Impact
+			parts = append(parts, "impact "+string(c.Impact))
+		}
+		if c.Urgency != "" {
+			inc.Urgency = c.Urgency
+			parts = append(parts, "urgency "+string(c.Urgency))
+		}
+		inc.Priority = PriorityOf(inc.Impact, inc.Urgency)
+		if inc.Priority != "" {
+			parts = append(parts, "priority "+string(inc.Priority))
+		}
+		return appendEvent(tx, inc, EventClassified, by.ID, by.Source, strings.Join(parts, ", "), now)
+	})
+}
+
+// Note adds free text to the timeline.
+func (b *Bot) Note(ctx context.Context, number int64, text string, by Actor) (Incident, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return Incident{}, Invalid("note: write the text of the note")
+	}
+	return b.change(ctx, number, func(tx Tx, inc *Incident, now time.Time) error {
+		return appendEvent(tx, inc, EventNote, by.ID, by.Source, text, now)
+	})
+}
+
+// Resolve closes the incident with an optional summary.
+func (b *Bot) Resolve(ctx context.Context, number int64, summary string, by Actor) (Incident, error) {
+	return b.change(ctx, number, func(tx Tx, inc *Incident, now time.Time) error {
+		if inc.Status == StatusResolved {
+			return fmt.Errorf("%s is already resolved: %w", inc.Ref(), ErrConflict)
+		}
+		inc.Status, inc.ResolvedAt = StatusResolved, &now
+		text := "resolved"
+		if s := strings.TrimSpace(summary); s != "" {
+			text += ": " + s
+		}
+		return appendEvent(tx, inc, EventResolved, by.ID, by.Source, text, now)
+	})
+}

@@ -1,0 +1,59 @@
+package bot
+
+import (
+	"context"
+	"time"
+)
+
+// Thread is where an incident lives on one chat platform: the root message
+// and the newest timeline event already posted under it.
+type Thread struct {
+	IncidentID int64  `db:"incident_id"`
+	Platform   string `db:"platform"`
+	Channel    string `db:"channel"`
+	MessageID  string `db:"message_id"` // Slack ts, Discord message id ...
+	PostedSeq  int    `db:"posted_seq"`
+}
+
+// Chat is one chat platform. Errors worth retrying are RetryableError.
+type Chat interface {
+	Platform() string
+	// PostIncident posts the incident's root message to channel; the returned
+	// thread carries the message id that updates go under.
+	PostIncident(ctx context.Context, channel string, inc Incident) (Thread, error)
+	// PostUpdate edits the root message to show inc and posts events (new
+	// since the last update, oldest first) into the thread.
+	PostUpdate(ctx context.Context, th Thread, inc Incident, events []Event) error
+}
+
+// Threads remembers where each incident was posted.
+type Threads interface {
+	Threads(ctx context.Context, incidentID int64) ([]Thread, error)
+	SaveThread(ctx context.Context, th Thread) error
+}
+
+// Call asks Phone to ring one contact about one incident.
+type Call struct {
+	AttemptID string // carried in callback URLs
+	To        string // E.164
+	Locale    string
+	Incident  Incident
+	RingFor   time.Duration
+}
+
+// Phone places calls.
+type Phone interface {
+	PlaceCall(ctx context.Context, c Call) (callID string, err error)
+}
+
+// Mail is one outgoing message.
+type Mail struct {
+	To      []string
+	Subject string
+	Body    string
+}
+
+// Mailer sends mail.
+type Mailer interface {
+	Send(ctx context.Context, m Mail) error
+}
