@@ -18,6 +18,7 @@ type Store interface {
 // Reader answers questions about committed incidents.
 type Reader interface {
 	Incident(ctx context.Context, id int64) (Incident, error)
+	IncidentByNumber(ctx context.Context, number int64) (Incident, error)
 	Incidents(ctx context.Context, f IncidentFilter) ([]Incident, error)
 	Timeline(ctx context.Context, incidentID int64) ([]Event, error)
 	// EachIncident calls fn for every incident in id order; for audits.

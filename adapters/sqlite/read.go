@@ -19,6 +19,16 @@ func (s *Store) Incident(ctx context.Context, id int64) (bot.Incident, error) {
 	return inc, mapErr(err)
 }
 
+// IncidentByNumber returns the committed incident INC-number.
+func (s *Store) IncidentByNumber(ctx context.Context, number int64) (bot.Incident, error) {
+	var inc bot.Incident
+	err := s.read.GetContext(ctx, &inc, `SELECT `+incidentColumns+` FROM incidents WHERE number = ?1`, number)
+	if errors.Is(err, sql.ErrNoRows) {
+		return inc, fmt.Errorf("INC-%d: %w", number, bot.ErrNotFound)
+	}
+	return inc, mapErr(err)
+}
+
 // Incidents lists incidents newest first.
 func (s *Store) Incidents(ctx context.Context, f bot.IncidentFilter) ([]bot.Incident, error) {
 	where := ""

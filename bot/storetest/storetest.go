@@ -110,6 +110,12 @@ func testCreateAndRead(t *testing.T, h Harness) {
 	if !got.CreatedAt.Equal(clock.Now()) || got.AcknowledgedAt == nil || !got.AcknowledgedAt.Equal(clock.Now().Add(90*time.Second)) || got.ResolvedAt != nil {
 		t.Errorf("times: created %v acked %v resolved %v", got.CreatedAt, got.AcknowledgedAt, got.ResolvedAt)
 	}
+	if byNumber, err := s.IncidentByNumber(ctx(t), inc.Number); err != nil || byNumber.ID != inc.ID {
+		t.Errorf("IncidentByNumber(%d): %+v, %v", inc.Number, byNumber, err)
+	}
+	if _, err := s.IncidentByNumber(ctx(t), inc.Number+1000); !errors.Is(err, bot.ErrNotFound) {
+		t.Errorf("missing number: err %v, want ErrNotFound", err)
+	}
 	if _, err := s.Incident(ctx(t), inc.ID+1000); !errors.Is(err, bot.ErrNotFound) {
 		t.Errorf("missing incident: err %v, want ErrNotFound", err)
 	}

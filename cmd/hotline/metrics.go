@@ -1,0 +1,51 @@
+package main
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/hotline-dev/hotline/bot"
+)
+
+// newMetrics registers the process's metrics and returns the domain hooks
+// that feed them.
+func newMetrics() (*prometheus.Registry, bot.Hooks) {
+	reg := prometheus.NewRegistry()
+	opened := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hotline_incidents_opened_total", Help: "Incidents opened, by service.",
+	}, []string{"service"})
+	commit := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "hotline_ingest_commit_seconds",
+		Help:    "Time from an alert's receipt to the commit that enqueued its follow-up jobs.",
+		Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2, 5},
+	})
+	jobWait := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "hotline_job_wait_seconds",
+		Help:    "Time from a job's due time to its start, by kind.",
+		Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 5, 30},
+	}, []string{"kind"})
+	jobRun := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "hotline_job_duration_seconds",
+		Help:    "Time a job ran, by kind.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"kind"})
+	jobFailed := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hotline_job_failures_total", Help: "Job runs that failed, by kind.",
+	}, []string{"kind"})
+	reg.MustRegister(opened, commit, jobWait, jobRun, jobFailed,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	hooks := bot.Hooks{
+		IncidentOpened:  func(inc bot.Incident) { opened.WithLabelValues(inc.Service).Inc() },
+		IngestCommitted: func(wait time.Duration) { commit.Observe(wait.Seconds()) },
+		JobDone: func(kind string, wait, ran time.Duration, err error) {
+			jobWait.WithLabelValues(kind).Observe(max(wait, 0).Seconds())
+			jobRun.WithLabelValues(kind).Observe(ran.Seconds())
+			if err != nil {
+				jobFailed.WithLabelValues(kind).Inc()
+			}
+		},
+	}
+	return reg, hooks
+}
