@@ -8,36 +8,26 @@ import (
 	"time"
 )
 
-// Job kinds for chat.
-const (
-	JobChatPost   = "chat.post"   // post the root message of a new incident
-	JobChatUpdate = "chat.update" // edit the root, post new timeline events
-)
+// JobChatSync brings an incident's chat threads up to date: it posts the
+// root message where there is none yet, then posts the timeline events
+// since the last sync and edits the root. One job per incident is pending at
+// a time and jobs of one key never run at once, so a storm of changes
+// becomes one digest, in order.
+const JobChatSync = "chat.sync"
 
 const chatMaxAttempts = 20
 
 func (b *Bot) registerChatJobs() {
-	b.Handle(JobChatPost, b.postIncident)
-	b.Handle(JobChatUpdate, b.updateIncident)
+	b.Handle(JobChatSync, b.syncChat)
 }
 
-func (b *Bot) enqueueChatPost(tx Tx, inc Incident, now time.Time) error {
-	return b.enqueueChat(tx, JobChatPost, inc, now)
-}
-
-// enqueueChatUpdate is keyed per incident: while one update is pending, more
-// changes ride on it, so an alert storm becomes one digest, not a reply each.
-func (b *Bot) enqueueChatUpdate(tx Tx, inc Incident, now time.Time) error {
-	return b.enqueueChat(tx, JobChatUpdate, inc, now)
-}
-
-func (b *Bot) enqueueChat(tx Tx, kind string, inc Incident, now time.Time) error {
+func (b *Bot) enqueueChatSync(tx Tx, inc Incident, now time.Time) error {
 	if len(b.chatsFor(inc.Service)) == 0 {
 		return nil
 	}
 	return tx.Enqueue(Job{
-		Kind:        kind,
-		Key:         kind + ":" + strconv.FormatInt(inc.ID, 10),
+		Kind:        JobChatSync,
+		Key:         "chat:" + strconv.FormatInt(inc.ID, 10),
 		IncidentID:  inc.ID,
 		RunAt:       now,
 		MaxAttempts: chatMaxAttempts,
@@ -56,34 +46,7 @@ func (b *Bot) chatsFor(service string) map[Chat]string {
 	return out
 }
 
-func (b *Bot) postIncident(ctx context.Context, j Job) error {
-	inc, err := b.store.Incident(ctx, j.IncidentID)
-	if err != nil {
-		return err
-	}
-	posted, err := b.store.Threads(ctx, inc.ID)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for c, channel := range b.chatsFor(inc.Service) {
-		if hasThread(posted, c.Platform()) {
-			continue // posted before a crash or on an earlier attempt
-		}
-		th, err := c.PostIncident(ctx, channel, inc)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("post %s to %s: %w", inc.Ref(), c.Platform(), err))
-			continue
-		}
-		th.IncidentID, th.Platform, th.PostedSeq = inc.ID, c.Platform(), inc.LastSeq
-		if err := b.store.SaveThread(ctx, th); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func (b *Bot) updateIncident(ctx context.Context, j Job) error {
+func (b *Bot) syncChat(ctx context.Context, j Job) error {
 	inc, err := b.store.Incident(ctx, j.IncidentID)
 	if err != nil {
 		return err
@@ -94,11 +57,20 @@ func (b *Bot) updateIncident(ctx context.Context, j Job) error {
 	}
 	var events []Event
 	var errs []error
-	for c := range b.chatsFor(inc.Service) {
+	for c, channel := range b.chatsFor(inc.Service) {
 		th, ok := threadOn(threads, c.Platform())
 		if !ok {
-			// The root is not posted yet: its job runs first.
-			errs = append(errs, Retryable(fmt.Errorf("%s has no %s thread yet", inc.Ref(), c.Platform()), time.Second))
+			// The root message shows the incident as it is now, so the
+			// events so far need no replies of their own.
+			th, err = c.PostIncident(ctx, channel, inc)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("post %s to %s: %w", inc.Ref(), c.Platform(), err))
+				continue
+			}
+			th.IncidentID, th.Platform, th.PostedSeq = inc.ID, c.Platform(), inc.LastSeq
+			if err := b.store.SaveThread(ctx, th); err != nil {
+				errs = append(errs, err)
+			}
 			continue
 		}
 		if th.PostedSeq >= inc.LastSeq {
@@ -119,11 +91,6 @@ func (b *Bot) updateIncident(ctx context.Context, j Job) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func hasThread(ts []Thread, platform string) bool {
-	_, ok := threadOn(ts, platform)
-	return ok
 }
 
 func threadOn(ts []Thread, platform string) (Thread, bool) {

@@ -217,9 +217,6 @@ func (b *Bot) applyAlert(tx Tx, a Alert) (IngestResult, error) {
 		if err := appendEvent(tx, &inc, EventOpened, a.Integration, a.Source, a.Title, now); err != nil {
 			return res, err
 		}
-		if err := b.enqueueChatPost(tx, inc, now); err != nil {
-			return res, err
-		}
 	case err != nil:
 		return res, err
 	}
@@ -249,10 +246,8 @@ func (b *Bot) applyAlert(tx Tx, a Alert) (IngestResult, error) {
 	if err := tx.SaveIncident(inc); err != nil {
 		return res, err
 	}
-	if res.Action != IngestOpened {
-		if err := b.enqueueChatUpdate(tx, inc, now); err != nil {
-			return res, err
-		}
+	if err := b.enqueueChatSync(tx, inc, now); err != nil {
+		return res, err
 	}
 	res.Incident = inc
 	return res, nil

@@ -21,7 +21,11 @@ func (s *Store) Claim(ctx context.Context, worker string, n int, lease time.Dura
 			lease_until = $2, claimed_by = $3
 		WHERE id IN (
 			SELECT id FROM jobs
-			WHERE (state = 'pending' AND run_at <= $1) OR (state = 'running' AND lease_until <= $1)
+			WHERE ((state = 'pending' AND run_at <= $1) OR (state = 'running' AND lease_until <= $1))
+				-- jobs of one key run one at a time: a change waits for the
+				-- sync under way instead of racing it.
+				AND NOT (key <> '' AND EXISTS (SELECT 1 FROM jobs r
+					WHERE r.key = jobs.key AND r.id <> jobs.id AND r.state = 'running' AND r.lease_until > $1))
 			ORDER BY run_at, id LIMIT $4
 			FOR UPDATE SKIP LOCKED)
 		RETURNING `+jobColumns, now, now.Add(lease), worker, n)

@@ -88,8 +88,12 @@ func testJobsCoalesce(t *testing.T, h Harness) {
 	if err != nil || len(jobs) != 2 {
 		t.Fatalf("claimed %d jobs (err %v), want 2: one pending job per key", len(jobs), err)
 	}
-	// While a job runs, a change enqueues a new one: it must not be lost.
+	// While a job runs, a change enqueues a new one: it must not be lost,
+	// and it must not run beside the one under way.
 	enqueue(t, s, job(clock, "chat.update", "chat.update:1", 0))
+	if jobs, _ := s.Claim(ctx(t), "w2", 10, time.Minute); len(jobs) != 0 {
+		t.Fatalf("claimed %+v while a job of the same key runs", jobs)
+	}
 	if err := s.Finish(ctx(t), jobs[0], clock.Now(), errors.New("429")); err != nil {
 		t.Fatalf("retry beside a newer pending job with the same key: %v", err)
 	}

@@ -24,7 +24,8 @@ var (
 const usage = `hotline — chat-ops incident bot with phone escalation
 
 Usage:
-  hotline serve [--config FILE]          run Hotline (no config: SQLite, console chat, dry-run phone)
+  hotline serve [--config FILE] [--listen ADDR]
+                                         run Hotline (no config: SQLite, console chat, dry-run phone)
   hotline migrate [--config FILE]        apply database migrations and exit
   hotline config check FILE              validate a config file, naming every problem
   hotline audit verify [--config FILE]   check every incident's timeline hash chain
@@ -85,13 +86,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func configFlag(name string, args []string) (string, error) {
 	fs := flag.NewFlagSet("hotline "+name, flag.ContinueOnError)
 	path := fs.String("config", os.Getenv("HOTLINE_CONFIG"), "config file (YAML)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return "", err
 	}
-	if fs.NArg() > 0 {
-		return "", fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
 	return *path, nil
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
 }
 
 // loadConfig reads the named file, or returns the zero-setup config.

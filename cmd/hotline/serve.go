@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,13 +24,18 @@ const shutdownGrace = 20 * time.Second
 
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	started := time.Now()
-	path, err := configFlag("serve", args)
+	fs := flag.NewFlagSet("hotline serve", flag.ContinueOnError)
+	path := fs.String("config", os.Getenv("HOTLINE_CONFIG"), "config file (YAML)")
+	listen := fs.String("listen", "", "HTTP listen address (overrides http.listen)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, fromFile, err := loadConfig(*path)
 	if err != nil {
 		return err
 	}
-	cfg, fromFile, err := loadConfig(path)
-	if err != nil {
-		return err
+	if *listen != "" {
+		cfg.HTTP.Listen = *listen
 	}
 	log := newLogger(stderr)
 	slog.SetDefault(log)

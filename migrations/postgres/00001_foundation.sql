@@ -92,6 +92,7 @@ CREATE TABLE jobs (
 CREATE UNIQUE INDEX jobs_pending_key ON jobs (key) WHERE state = 'pending' AND key <> '';
 CREATE INDEX jobs_due ON jobs (run_at) WHERE state = 'pending';
 CREATE INDEX jobs_lease ON jobs (lease_until) WHERE state = 'running';
+CREATE INDEX jobs_running_key ON jobs (key) WHERE state = 'running';
 
 -- +goose Down
 DROP TABLE jobs;
