@@ -17,11 +17,19 @@ const JobChatSync = "chat.sync"
 
 const chatMaxAttempts = 20
 
+// chatDigestDelay is how long a sync waits after an alert is appended to an
+// open incident, so a storm's alerts are posted as one digest per incident
+// (well inside the 5 s users expect). New incidents and state changes sync
+// at once.
+const chatDigestDelay = 3 * time.Second
+
 func (b *Bot) registerChatJobs() {
 	b.Handle(JobChatSync, b.syncChat)
 }
 
-func (b *Bot) enqueueChatSync(tx Tx, inc Incident, now time.Time) error {
+// enqueueChatSync asks for a sync at runAt; a pending sync of the incident
+// takes the earlier of the two times.
+func (b *Bot) enqueueChatSync(tx Tx, inc Incident, now, runAt time.Time) error {
 	if len(b.chatsFor(inc.Service)) == 0 {
 		return nil
 	}
@@ -29,7 +37,7 @@ func (b *Bot) enqueueChatSync(tx Tx, inc Incident, now time.Time) error {
 		Kind:        JobChatSync,
 		Key:         "chat:" + strconv.FormatInt(inc.ID, 10),
 		IncidentID:  inc.ID,
-		RunAt:       now,
+		RunAt:       runAt,
 		MaxAttempts: chatMaxAttempts,
 		CreatedAt:   now,
 	})
@@ -55,7 +63,6 @@ func (b *Bot) syncChat(ctx context.Context, j Job) error {
 	if err != nil {
 		return err
 	}
-	var events []Event
 	var errs []error
 	for c, channel := range b.chatsFor(inc.Service) {
 		th, ok := threadOn(threads, c.Platform())
@@ -76,10 +83,9 @@ func (b *Bot) syncChat(ctx context.Context, j Job) error {
 		if th.PostedSeq >= inc.LastSeq {
 			continue
 		}
-		if events == nil {
-			if events, err = b.store.Timeline(ctx, inc.ID); err != nil {
-				return err
-			}
+		events, err := b.store.Timeline(ctx, inc.ID, th.PostedSeq)
+		if err != nil {
+			return err
 		}
 		if err := c.PostUpdate(ctx, th, inc, eventsBetween(events, th.PostedSeq, inc.LastSeq)); err != nil {
 			errs = append(errs, fmt.Errorf("update %s on %s: %w", inc.Ref(), c.Platform(), err))

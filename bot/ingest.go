@@ -177,6 +177,9 @@ func (c *committer) tryCommit(batch []*ingestRequest) ([]IngestResult, error) {
 	for range 2 {
 		results = make([]IngestResult, len(batch))
 		err = c.bot.store.Update(ctx, func(tx Tx) error {
+			if err := tx.LockOpenIncidents(batchKeys(batch)); err != nil {
+				return err
+			}
 			for i, r := range batch {
 				res, err := c.bot.applyAlert(tx, r.alert)
 				if err != nil {
@@ -191,6 +194,18 @@ func (c *committer) tryCommit(batch []*ingestRequest) ([]IngestResult, error) {
 		}
 	}
 	return results, err
+}
+
+// batchKeys lists the batch's distinct incident keys, in the batch's order.
+func batchKeys(batch []*ingestRequest) []IncidentKey {
+	keys := make([]IncidentKey, 0, len(batch))
+	for _, r := range batch {
+		k := IncidentKey{r.alert.Service, r.alert.Fingerprint}
+		if len(keys) == 0 || keys[len(keys)-1] != k {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }
 
 func (b *Bot) applyAlert(tx Tx, a Alert) (IngestResult, error) {
@@ -246,7 +261,11 @@ func (b *Bot) applyAlert(tx Tx, a Alert) (IngestResult, error) {
 	if err := tx.SaveIncident(inc); err != nil {
 		return res, err
 	}
-	if err := b.enqueueChatSync(tx, inc, now); err != nil {
+	syncAt := now
+	if res.Action == IngestAppended {
+		syncAt = now.Add(chatDigestDelay)
+	}
+	if err := b.enqueueChatSync(tx, inc, now, syncAt); err != nil {
 		return res, err
 	}
 	res.Incident = inc

@@ -40,7 +40,7 @@ func (b *Bot) change(ctx context.Context, number int64, fn func(tx Tx, inc *Inci
 			return err
 		}
 		out = inc
-		return b.enqueueChatSync(tx, inc, now)
+		return b.enqueueChatSync(tx, inc, now, now)
 	})
 	return out, err
 }

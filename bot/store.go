@@ -20,7 +20,8 @@ type Reader interface {
 	Incident(ctx context.Context, id int64) (Incident, error)
 	IncidentByNumber(ctx context.Context, number int64) (Incident, error)
 	Incidents(ctx context.Context, f IncidentFilter) ([]Incident, error)
-	Timeline(ctx context.Context, incidentID int64) ([]Event, error)
+	// Timeline returns the incident's events with seq > afterSeq, oldest first.
+	Timeline(ctx context.Context, incidentID int64, afterSeq int) ([]Event, error)
 	// EachIncident calls fn for every incident in id order; for audits.
 	EachIncident(ctx context.Context, fn func(Incident) error) error
 }
@@ -35,6 +36,10 @@ type IncidentFilter struct {
 // until the transaction ends, so concurrent writers to one incident queue up.
 // Writes may be buffered and are flushed no later than commit.
 type Tx interface {
+	// LockOpenIncidents locks the open incidents of these keys at once, in
+	// one order, so the OpenIncidentFor calls that follow cost nothing more.
+	// A store may treat it as a hint.
+	LockOpenIncidents(keys []IncidentKey) error
 	// OpenIncidentFor returns the unresolved incident for service and
 	// fingerprint, or ErrNotFound.
 	OpenIncidentFor(service, fingerprint string) (Incident, error)
@@ -47,10 +52,14 @@ type Tx interface {
 	AddAlert(incidentID int64, a Alert) error
 	// AppendEvent adds a sealed event to the timeline.
 	AppendEvent(e Event) error
-	// Enqueue adds a job; a job whose Key is already pending is dropped, so
+	// Enqueue adds a job. A job whose Key is already pending is merged into
+	// the pending one, which runs at the earlier of the two RunAt times, so
 	// repeated updates of one thing coalesce.
 	Enqueue(j Job) error
 }
+
+// IncidentKey names the open incident alerts are deduplicated into.
+type IncidentKey struct{ Service, Fingerprint string }
 
 // Clock tells the time; tests inject one they can move.
 type Clock interface {

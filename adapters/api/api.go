@@ -169,7 +169,7 @@ func (a *API) show(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	events, err := a.cfg.Store.Timeline(r.Context(), inc.ID)
+	events, err := a.cfg.Store.Timeline(r.Context(), inc.ID, 0)
 	if err != nil {
 		a.fail(w, err)
 		return

@@ -17,7 +17,7 @@ const jobColumns = `id, kind, key, incident_id, payload, run_at, attempts, max_a
 func (s *Store) Claim(ctx context.Context, worker string, n int, lease time.Duration) ([]bot.Job, error) {
 	now := s.clock.Now().UTC()
 	var jobs []bot.Job
-	err := s.db.SelectContext(ctx, &jobs, `UPDATE jobs SET state = 'running', attempts = attempts + 1,
+	err := s.jobsDB.SelectContext(ctx, &jobs, `UPDATE jobs SET state = 'running', attempts = attempts + 1,
 			lease_until = $2, claimed_by = $3
 		WHERE id IN (
 			SELECT id FROM jobs
@@ -39,18 +39,18 @@ func (s *Store) Finish(ctx context.Context, j bot.Job, retryAt time.Time, jobErr
 	var err error
 	switch {
 	case jobErr == nil:
-		res, err = s.db.ExecContext(ctx, `DELETE FROM jobs WHERE id = $1 AND state = 'running' AND attempts = $2`, j.ID, j.Attempts)
+		res, err = s.jobsDB.ExecContext(ctx, `DELETE FROM jobs WHERE id = $1 AND state = 'running' AND attempts = $2`, j.ID, j.Attempts)
 	case retryAt.IsZero():
-		res, err = s.db.ExecContext(ctx, `UPDATE jobs SET state = 'failed', lease_until = NULL, last_error = $3
+		res, err = s.jobsDB.ExecContext(ctx, `UPDATE jobs SET state = 'failed', lease_until = NULL, last_error = $3
 			WHERE id = $1 AND state = 'running' AND attempts = $2`, j.ID, j.Attempts, jobErr.Error())
 	default:
 		// A newer pending job with the same key does this job's work too.
-		res, err = s.db.ExecContext(ctx, `DELETE FROM jobs WHERE id = $1 AND state = 'running' AND attempts = $2
+		res, err = s.jobsDB.ExecContext(ctx, `DELETE FROM jobs WHERE id = $1 AND state = 'running' AND attempts = $2
 			AND key <> '' AND EXISTS (SELECT 1 FROM jobs o WHERE o.key = $3 AND o.state = 'pending')`, j.ID, j.Attempts, j.Key)
 		if n, _ := rowsAffected(res, err); n == 1 {
 			return nil
 		}
-		res, err = s.db.ExecContext(ctx, `UPDATE jobs SET state = 'pending', run_at = $3, lease_until = NULL, last_error = $4
+		res, err = s.jobsDB.ExecContext(ctx, `UPDATE jobs SET state = 'pending', run_at = $3, lease_until = NULL, last_error = $4
 			WHERE id = $1 AND state = 'running' AND attempts = $2`, j.ID, j.Attempts, retryAt.UTC(), jobErr.Error())
 	}
 	n, err := rowsAffected(res, err)
@@ -67,7 +67,7 @@ func (s *Store) Finish(ctx context.Context, j bot.Job, retryAt time.Time, jobErr
 // or a running job's lease end.
 func (s *Store) NextRunAt(ctx context.Context) (time.Time, error) {
 	var next sql.NullTime
-	err := s.db.GetContext(ctx, &next, `SELECT MIN(t) FROM (
+	err := s.jobsDB.GetContext(ctx, &next, `SELECT MIN(t) FROM (
 		SELECT MIN(run_at) AS t FROM jobs WHERE state = 'pending'
 		UNION ALL SELECT MIN(lease_until) FROM jobs WHERE state = 'running') due`)
 	return next.Time, mapErr(err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/hotline-dev/hotline/bot"
 )
@@ -23,7 +24,7 @@ func (s *Store) Update(ctx context.Context, fn func(bot.Tx) error) error {
 	if err != nil {
 		return mapErr(err)
 	}
-	t := &tx{ctx: ctx, tx: sqlTx, open: map[[2]string]*bot.Incident{}, byNumber: map[int64]*bot.Incident{}}
+	t := &tx{ctx: ctx, tx: sqlTx, open: map[[2]string]*bot.Incident{}, absent: map[[2]string]bool{}, byNumber: map[int64]*bot.Incident{}}
 	if err := fn(t); err != nil {
 		sqlTx.Rollback()
 		return mapErr(err)
@@ -35,7 +36,7 @@ func (s *Store) Update(ctx context.Context, fn func(bot.Tx) error) error {
 	if err := sqlTx.Commit(); err != nil {
 		return mapErr(err)
 	}
-	if len(t.jobs) > 0 {
+	if t.jobsChanged > 0 {
 		s.signal()
 	}
 	return nil
@@ -45,11 +46,15 @@ type tx struct {
 	ctx      context.Context
 	tx       *sqlx.Tx
 	open     map[[2]string]*bot.Incident // locked in this tx, by service and fingerprint
+	absent   map[[2]string]bool          // known to have no open incident (LockOpenIncidents)
 	byNumber map[int64]*bot.Incident
 	dirty    []*bot.Incident
 	alerts   [][]any
 	events   [][]any
 	jobs     [][]any
+	jobByKey map[string]int // index in jobs, to merge a key enqueued twice
+	// jobsChanged counts jobs inserted or moved earlier by flush.
+	jobsChanged int64
 }
 
 const incidentColumns = `id, number, service, fingerprint, title, status, severity, impact, urgency,
@@ -61,12 +66,47 @@ func (t *tx) remember(inc *bot.Incident) *bot.Incident {
 	return inc
 }
 
+// LockOpenIncidents locks a whole batch's incidents in one statement, in id
+// order like every other writer, and caches them.
+func (t *tx) LockOpenIncidents(keys []bot.IncidentKey) error {
+	services, fingerprints := make([]string, 0, len(keys)), make([]string, 0, len(keys))
+	for _, k := range keys {
+		if _, ok := t.open[[2]string{k.Service, k.Fingerprint}]; ok {
+			continue
+		}
+		services, fingerprints = append(services, k.Service), append(fingerprints, k.Fingerprint)
+	}
+	if len(services) == 0 {
+		return nil
+	}
+	var found []bot.Incident
+	if err := t.tx.SelectContext(t.ctx, &found, `SELECT `+incidentColumns+` FROM incidents
+		WHERE status <> 'resolved' AND (service, fingerprint) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+		ORDER BY id FOR UPDATE`, pq.Array(services), pq.Array(fingerprints)); err != nil {
+		return fmt.Errorf("lock incidents: %w", err)
+	}
+	for i := range found {
+		t.remember(&found[i])
+	}
+	for i := range services {
+		key := [2]string{services[i], fingerprints[i]}
+		if _, ok := t.open[key]; !ok {
+			t.absent[key] = true
+		}
+	}
+	return nil
+}
+
 func (t *tx) OpenIncidentFor(service, fingerprint string) (bot.Incident, error) {
-	if inc, ok := t.open[[2]string{service, fingerprint}]; ok {
+	key := [2]string{service, fingerprint}
+	if inc, ok := t.open[key]; ok {
 		if !inc.Open() {
 			return bot.Incident{}, bot.ErrNotFound
 		}
 		return *inc, nil
+	}
+	if t.absent[key] {
+		return bot.Incident{}, bot.ErrNotFound
 	}
 	return t.lockOne(`SELECT `+incidentColumns+` FROM incidents
 		WHERE service = $1 AND fingerprint = $2 AND status <> 'resolved' FOR UPDATE`, service, fingerprint)
@@ -147,6 +187,18 @@ func (t *tx) AppendEvent(e bot.Event) error {
 }
 
 func (t *tx) Enqueue(j bot.Job) error {
+	if i, ok := t.jobByKey[j.Key]; ok && j.Key != "" {
+		if runAt := j.RunAt.UTC(); runAt.Before(t.jobs[i][4].(time.Time)) {
+			t.jobs[i][4] = runAt
+		}
+		return nil
+	}
+	if j.Key != "" {
+		if t.jobByKey == nil {
+			t.jobByKey = map[string]int{}
+		}
+		t.jobByKey[j.Key] = len(t.jobs)
+	}
 	t.jobs = append(t.jobs, []any{j.Kind, j.Key, j.IncidentID, string(j.Payload), j.RunAt.UTC(), max(j.MaxAttempts, 1), j.CreatedAt.UTC()})
 	return nil
 }
@@ -155,72 +207,126 @@ func (t *tx) flush() error {
 	if err := t.flushIncidents(); err != nil {
 		return err
 	}
-	if err := t.insertRows("alerts", "incident_id, integration, source, status, title, body, severity, labels, links, raw, received_at", t.alerts, ""); err != nil {
+	if _, err := t.insertRows("alerts", "incident_id, integration, source, status, title, body, severity, labels, links, raw, received_at",
+		[]string{"bigint", "text", "text", "text", "text", "text", "text", "text", "text", "bytea", "timestamptz"}, t.alerts, ""); err != nil {
 		return err
 	}
-	if err := t.insertRows("timeline_events", "incident_id, seq, kind, actor, source, text, at, prev_hash, hash", t.events, ""); err != nil {
+	if _, err := t.insertRows("timeline_events", "incident_id, seq, kind, actor, source, text, at, prev_hash, hash",
+		[]string{"bigint", "integer", "text", "text", "text", "text", "timestamptz", "text", "text"}, t.events, ""); err != nil {
 		return err
 	}
 	if len(t.jobs) == 0 {
 		return nil
 	}
-	if err := t.insertRows("jobs", "kind, key, incident_id, payload, run_at, max_attempts, created_at", t.jobs,
-		` ON CONFLICT (key) WHERE state = 'pending' AND key <> '' DO NOTHING`); err != nil {
+	n, err := t.insertRows("jobs", "kind, key, incident_id, payload, run_at, max_attempts, created_at",
+		[]string{"text", "text", "bigint", "text", "timestamptz", "integer", "timestamptz"}, t.jobs,
+		` ON CONFLICT (key) WHERE state = 'pending' AND key <> '' DO UPDATE SET run_at = excluded.run_at WHERE jobs.run_at > excluded.run_at`)
+	if err != nil {
 		return err
 	}
+	// A job merged into a pending one that is due as soon changes nothing:
+	// no wake-up is owed, which keeps a storm from waking every worker on
+	// every commit.
+	t.jobsChanged = n
+	if n == 0 {
+		return nil
+	}
 	// Delivered to every listening replica when the transaction commits.
-	_, err := t.tx.ExecContext(t.ctx, `SELECT pg_notify($1, '')`, notifyChannel)
+	_, err = t.tx.ExecContext(t.ctx, `SELECT pg_notify($1, '')`, notifyChannel)
 	return err
 }
 
+// flushIncidents writes every changed incident in one UPDATE ... FROM
+// unnest(arrays).
 func (t *tx) flushIncidents() error {
-	for _, inc := range t.dirty {
-		_, err := t.tx.ExecContext(t.ctx, `UPDATE incidents SET title = $2, status = $3, severity = $4, impact = $5,
-			urgency = $6, priority = $7, owner = $8, alert_count = $9, acknowledged_at = $10, resolved_at = $11,
-			last_hash = $12, last_seq = $13 WHERE id = $1`,
-			inc.ID, inc.Title, inc.Status, inc.Severity, inc.Impact, inc.Urgency, inc.Priority, inc.Owner,
-			inc.AlertCount, utcPtr(inc.AcknowledgedAt), utcPtr(inc.ResolvedAt), inc.LastHash, inc.LastSeq)
-		if err != nil {
-			return fmt.Errorf("save %s: %w", inc.Ref(), err)
-		}
+	if len(t.dirty) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(t.dirty))
+	for i, inc := range t.dirty {
+		rows[i] = []any{inc.ID, inc.Title, string(inc.Status), string(inc.Severity), string(inc.Impact), string(inc.Urgency),
+			string(inc.Priority), inc.Owner, inc.AlertCount, inc.AcknowledgedAt, inc.ResolvedAt, inc.LastHash, inc.LastSeq}
+	}
+	types := []string{"bigint", "text", "text", "text", "text", "text", "text", "text", "integer", "timestamptz", "timestamptz", "text", "integer"}
+	args := make([]any, len(types))
+	params := make([]string, len(types))
+	for j, typ := range types {
+		args[j] = column(rows, j)
+		params[j] = fmt.Sprintf("$%d::%s[]", j+1, typ)
+	}
+	_, err := t.tx.ExecContext(t.ctx, `UPDATE incidents AS i SET title = v.title, status = v.status, severity = v.severity,
+		impact = v.impact, urgency = v.urgency, priority = v.priority, owner = v.owner, alert_count = v.alert_count,
+		acknowledged_at = v.acknowledged_at, resolved_at = v.resolved_at, last_hash = v.last_hash, last_seq = v.last_seq
+		FROM unnest(`+strings.Join(params, ", ")+`) AS v(id, title, status, severity, impact, urgency, priority, owner,
+		alert_count, acknowledged_at, resolved_at, last_hash, last_seq) WHERE i.id = v.id`, args...)
+	if err != nil {
+		return fmt.Errorf("save %d incidents: %w", len(t.dirty), err)
 	}
 	t.dirty = t.dirty[:0]
 	return nil
 }
 
-// insertRows writes rows with multi-row INSERTs, in chunks that stay under
-// the protocol's parameter limit.
-func (t *tx) insertRows(table, columns string, rows [][]any, suffix string) error {
+// insertRows writes rows with one INSERT ... SELECT FROM unnest(arrays):
+// the statement text is the same for any number of rows, so the server
+// parses little, and each column travels as one array parameter.
+func (t *tx) insertRows(table, columns string, types []string, rows [][]any, suffix string) (int64, error) {
 	if len(rows) == 0 {
-		return nil
+		return 0, nil
 	}
-	width := len(rows[0])
-	chunk := 60000 / width
-	for start := 0; start < len(rows); start += chunk {
-		part := rows[start:min(start+chunk, len(rows))]
-		var q strings.Builder
-		args := make([]any, 0, len(part)*width)
-		fmt.Fprintf(&q, "INSERT INTO %s (%s) VALUES ", table, columns)
-		for i, row := range part {
-			if i > 0 {
-				q.WriteString(", ")
+	args := make([]any, len(types))
+	params := make([]string, len(types))
+	for j, typ := range types {
+		args[j] = column(rows, j)
+		params[j] = fmt.Sprintf("$%d::%s[]", j+1, typ)
+	}
+	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT * FROM unnest(%s)%s", table, columns, strings.Join(params, ", "), suffix)
+	res, err := t.tx.ExecContext(t.ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("insert into %s: %w", table, err)
+	}
+	return res.RowsAffected()
+}
+
+// column gathers column j of rows into an array parameter.
+func column(rows [][]any, j int) any {
+	switch rows[0][j].(type) {
+	case int64, int:
+		out := make(pq.Int64Array, len(rows))
+		for i, r := range rows {
+			switch v := r[j].(type) {
+			case int64:
+				out[i] = v
+			case int:
+				out[i] = int64(v)
 			}
-			q.WriteByte('(')
-			for j := range row {
-				if j > 0 {
-					q.WriteString(", ")
+		}
+		return out
+	case []byte:
+		out := make(pq.ByteaArray, len(rows))
+		for i, r := range rows {
+			out[i] = r[j].([]byte)
+		}
+		return out
+	case time.Time, *time.Time:
+		out := make([]sql.NullString, len(rows))
+		for i, r := range rows {
+			switch v := r[j].(type) {
+			case time.Time:
+				out[i] = sql.NullString{String: v.UTC().Format(time.RFC3339Nano), Valid: true}
+			case *time.Time:
+				if v != nil {
+					out[i] = sql.NullString{String: v.UTC().Format(time.RFC3339Nano), Valid: true}
 				}
-				fmt.Fprintf(&q, "$%d", len(args)+j+1)
 			}
-			q.WriteByte(')')
-			args = append(args, row...)
 		}
-		q.WriteString(suffix)
-		if _, err := t.tx.ExecContext(t.ctx, q.String(), args...); err != nil {
-			return fmt.Errorf("insert into %s: %w", table, err)
+		return pq.Array(out)
+	default:
+		out := make(pq.StringArray, len(rows))
+		for i, r := range rows {
+			out[i] = fmt.Sprint(r[j])
 		}
+		return out
 	}
-	return nil
 }
 
 func containsPtr(list []*bot.Incident, p *bot.Incident) bool {

@@ -50,11 +50,11 @@ func (s *Store) Incidents(ctx context.Context, f bot.IncidentFilter) ([]bot.Inci
 	return out, mapErr(err)
 }
 
-// Timeline returns the incident's events, oldest first.
-func (s *Store) Timeline(ctx context.Context, incidentID int64) ([]bot.Event, error) {
+// Timeline returns the incident's events after afterSeq, oldest first.
+func (s *Store) Timeline(ctx context.Context, incidentID int64, afterSeq int) ([]bot.Event, error) {
 	out := []bot.Event{}
 	err := s.read.SelectContext(ctx, &out, `SELECT id, incident_id, seq, kind, actor, source, text, at, prev_hash, hash
-		FROM timeline_events WHERE incident_id = ?1 ORDER BY seq`, incidentID)
+		FROM timeline_events WHERE incident_id = ?1 AND seq > ?2 ORDER BY seq`, incidentID, afterSeq)
 	return out, mapErr(err)
 }
 

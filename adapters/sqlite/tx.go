@@ -35,7 +35,7 @@ func (s *Store) Update(ctx context.Context, fn func(bot.Tx) error) error {
 	if err := sqlTx.Commit(); err != nil {
 		return mapErr(err)
 	}
-	if len(t.jobs) > 0 {
+	if t.jobsChanged > 0 {
 		s.signal()
 	}
 	return nil
@@ -50,6 +50,9 @@ type tx struct {
 	alerts   [][]any
 	events   [][]any
 	jobs     [][]any
+	jobByKey map[string]int // index in jobs, to merge a key enqueued twice
+	// jobsChanged counts jobs inserted or moved earlier by flush.
+	jobsChanged int64
 }
 
 const incidentColumns = `id, number, service, fingerprint, title, status, severity, impact, urgency,
@@ -60,6 +63,10 @@ func (t *tx) remember(inc *bot.Incident) *bot.Incident {
 	t.byNumber[inc.Number] = inc
 	return inc
 }
+
+// LockOpenIncidents does nothing: the one writer connection already holds
+// the database, and look-ups in process cost no round trip.
+func (t *tx) LockOpenIncidents([]bot.IncidentKey) error { return nil }
 
 func (t *tx) OpenIncidentFor(service, fingerprint string) (bot.Incident, error) {
 	if inc, ok := t.open[[2]string{service, fingerprint}]; ok {
@@ -146,6 +153,18 @@ func (t *tx) AppendEvent(e bot.Event) error {
 }
 
 func (t *tx) Enqueue(j bot.Job) error {
+	if i, ok := t.jobByKey[j.Key]; ok && j.Key != "" {
+		if runAt := j.RunAt.UTC(); runAt.Before(t.jobs[i][4].(time.Time)) {
+			t.jobs[i][4] = runAt
+		}
+		return nil
+	}
+	if j.Key != "" {
+		if t.jobByKey == nil {
+			t.jobByKey = map[string]int{}
+		}
+		t.jobByKey[j.Key] = len(t.jobs)
+	}
 	t.jobs = append(t.jobs, []any{j.Kind, j.Key, j.IncidentID, string(j.Payload), j.RunAt.UTC(), max(j.MaxAttempts, 1), j.CreatedAt.UTC()})
 	return nil
 }
@@ -154,19 +173,24 @@ func (t *tx) flush() error {
 	if err := t.flushIncidents(); err != nil {
 		return err
 	}
-	if err := t.insertRows("alerts", "incident_id, integration, source, status, title, body, severity, labels, links, raw, received_at", t.alerts, ""); err != nil {
+	if _, err := t.insertRows("alerts", "incident_id, integration, source, status, title, body, severity, labels, links, raw, received_at", t.alerts, ""); err != nil {
 		return err
 	}
-	if err := t.insertRows("timeline_events", "incident_id, seq, kind, actor, source, text, at, prev_hash, hash", t.events, ""); err != nil {
+	if _, err := t.insertRows("timeline_events", "incident_id, seq, kind, actor, source, text, at, prev_hash, hash", t.events, ""); err != nil {
 		return err
 	}
 	if len(t.jobs) == 0 {
 		return nil
 	}
-	if err := t.insertRows("jobs", "kind, key, incident_id, payload, run_at, max_attempts, created_at", t.jobs,
-		` ON CONFLICT (key) WHERE state = 'pending' AND key <> '' DO NOTHING`); err != nil {
+	n, err := t.insertRows("jobs", "kind, key, incident_id, payload, run_at, max_attempts, created_at", t.jobs,
+		` ON CONFLICT (key) WHERE state = 'pending' AND key <> '' DO UPDATE SET run_at = excluded.run_at WHERE jobs.run_at > excluded.run_at`)
+	if err != nil {
 		return err
 	}
+	// A job merged into a pending one that is due as soon changes nothing:
+	// no wake-up is owed, which keeps a storm from waking every worker on
+	// every commit.
+	t.jobsChanged = n
 	return nil
 }
 
@@ -187,12 +211,13 @@ func (t *tx) flushIncidents() error {
 
 // insertRows writes rows with multi-row INSERTs, in chunks that stay under
 // the protocol's parameter limit.
-func (t *tx) insertRows(table, columns string, rows [][]any, suffix string) error {
+func (t *tx) insertRows(table, columns string, rows [][]any, suffix string) (int64, error) {
 	if len(rows) == 0 {
-		return nil
+		return 0, nil
 	}
 	width := len(rows[0])
 	chunk := 30000 / width
+	var changed int64
 	for start := 0; start < len(rows); start += chunk {
 		part := rows[start:min(start+chunk, len(rows))]
 		var q strings.Builder
@@ -213,11 +238,14 @@ func (t *tx) insertRows(table, columns string, rows [][]any, suffix string) erro
 			args = append(args, row...)
 		}
 		q.WriteString(suffix)
-		if _, err := t.tx.ExecContext(t.ctx, q.String(), args...); err != nil {
-			return fmt.Errorf("insert into %s: %w", table, err)
+		res, err := t.tx.ExecContext(t.ctx, q.String(), args...)
+		if err != nil {
+			return 0, fmt.Errorf("insert into %s: %w", table, err)
 		}
+		n, _ := res.RowsAffected()
+		changed += n
 	}
-	return nil
+	return changed, nil
 }
 
 func containsPtr(list []*bot.Incident, p *bot.Incident) bool {

@@ -84,7 +84,7 @@ func ingest(t *testing.T, b *bot.Bot, a bot.Alert) bot.IngestResult {
 
 func timelineKinds(t *testing.T, b *bot.Bot, id int64) []string {
 	t.Helper()
-	events, err := b.Store().Timeline(ctx(t), id)
+	events, err := b.Store().Timeline(ctx(t), id, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,8 +276,12 @@ func testChatJobs(t *testing.T, h Harness) {
 	for range 50 {
 		ingest(t, b, alert("disk", bot.AlertFiring))
 	}
+	if ran := run(); ran != 0 {
+		t.Errorf("a storm's digest ran at once (%d jobs), want it to wait for more alerts", ran)
+	}
+	clock.Advance(3 * time.Second)
 	if ran := run(); ran != 1 {
-		t.Errorf("%d jobs for a storm of 50 alerts, want one coalesced update", ran)
+		t.Errorf("%d jobs for a storm of 50 alerts, want one coalesced update within 3s", ran)
 	}
 	if len(chat.Updates) != 1 || len(chat.Updates[0]) != 50 {
 		t.Fatalf("updates %d, want one with the 50 new events", len(chat.Updates))

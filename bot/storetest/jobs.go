@@ -84,9 +84,12 @@ func testJobsCoalesce(t *testing.T, h Harness) {
 	s := h.New(t, clock)
 	enqueue(t, s, job(clock, "chat.update", "chat.update:1", 0), job(clock, "chat.update", "chat.update:1", 0))
 	enqueue(t, s, job(clock, "chat.update", "chat.update:1", 0), job(clock, "chat.update", "chat.update:2", 0))
+	// A later enqueue that is due sooner pulls the pending job forward.
+	enqueue(t, s, job(clock, "chat.update", "chat.update:3", time.Minute))
+	enqueue(t, s, job(clock, "chat.update", "chat.update:3", time.Hour), job(clock, "chat.update", "chat.update:3", 0))
 	jobs, err := s.Claim(ctx(t), "w", 10, time.Minute)
-	if err != nil || len(jobs) != 2 {
-		t.Fatalf("claimed %d jobs (err %v), want 2: one pending job per key", len(jobs), err)
+	if err != nil || len(jobs) != 3 {
+		t.Fatalf("claimed %d jobs (err %v), want 3: one pending job per key, due at the earliest time", len(jobs), err)
 	}
 	// While a job runs, a change enqueues a new one: it must not be lost,
 	// and it must not run beside the one under way.

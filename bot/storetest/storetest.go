@@ -273,7 +273,10 @@ func testTimelineAppendOnly(t *testing.T, h Harness) {
 	appendEvents(t, s, clock, &inc, 3)
 	clock.Advance(time.Minute)
 	appendEvents(t, s, clock, &inc, 2)
-	events, err := s.Timeline(ctx(t), inc.ID)
+	if tail, err := s.Timeline(ctx(t), inc.ID, 3); err != nil || len(tail) != 2 || tail[0].Seq != 4 {
+		t.Errorf("timeline after seq 3: %+v, %v", tail, err)
+	}
+	events, err := s.Timeline(ctx(t), inc.ID, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

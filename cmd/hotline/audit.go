@@ -38,7 +38,7 @@ func auditVerifyCmd(ctx context.Context, args []string, stdout io.Writer) error 
 func verifyAudit(ctx context.Context, st bot.Reader, out io.Writer) (checked, broken int, err error) {
 	err = st.EachIncident(ctx, func(inc bot.Incident) error {
 		checked++
-		events, err := st.Timeline(ctx, inc.ID)
+		events, err := st.Timeline(ctx, inc.ID, 0)
 		if err != nil {
 			return err
 		}

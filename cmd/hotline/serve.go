@@ -82,6 +82,11 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
+	if addr := os.Getenv("HOTLINE_DEBUG_ADDR"); addr != "" {
+		// Profiling for benchmarks and incidents of our own; loopback only.
+		go func() { log.Warn("debug server", "err", http.ListenAndServe(addr, debugMux())) }()
+	}
+
 	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	jobsDone := make(chan struct{})
 	go func() {
