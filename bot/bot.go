@@ -41,6 +41,9 @@ type Config struct {
 	Committers int
 	// MaxBatch caps the alerts committed in one ingest transaction. Default 256.
 	MaxBatch int
+	// BatchLinger is how long a committer under load waits for more alerts
+	// before it commits a batch. Zero: it never waits.
+	BatchLinger time.Duration
 }
 
 // Bot turns alerts into incidents and applies responders' commands. Every
@@ -89,7 +92,7 @@ func New(cfg Config) *Bot {
 		maxBatch = 256
 	}
 	for range n {
-		c := &committer{bot: b, in: make(chan *ingestRequest, maxBatch*4), maxBatch: maxBatch}
+		c := &committer{bot: b, in: make(chan *ingestRequest, maxBatch*4), maxBatch: maxBatch, linger: cfg.BatchLinger}
 		b.committers = append(b.committers, c)
 		b.wg.Add(1)
 		go func() { defer b.wg.Done(); c.run() }()

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -40,6 +41,9 @@ type Store struct {
 	log      *slog.Logger
 	wake     chan struct{}
 	listener *pq.Listener
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sqlx.Stmt
 }
 
 var _ bot.Store = (*Store)(nil)
@@ -124,6 +128,24 @@ func Migrate(ctx context.Context, db *sqlx.DB) error {
 		return fmt.Errorf("migrate postgres: %w", err)
 	}
 	return nil
+}
+
+// prepared returns the statement for query, preparing it on first use.
+func (s *Store) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st, ok := s.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := s.db.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if s.stmts == nil {
+		s.stmts = map[string]*sqlx.Stmt{}
+	}
+	s.stmts[query] = st
+	return st, nil
 }
 
 // Close stops listening and closes the connections.

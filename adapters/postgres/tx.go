@@ -24,7 +24,7 @@ func (s *Store) Update(ctx context.Context, fn func(bot.Tx) error) error {
 	if err != nil {
 		return mapErr(err)
 	}
-	t := &tx{ctx: ctx, tx: sqlTx, open: map[[2]string]*bot.Incident{}, absent: map[[2]string]bool{}, byNumber: map[int64]*bot.Incident{}}
+	t := &tx{store: s, ctx: ctx, tx: sqlTx, open: map[[2]string]*bot.Incident{}, absent: map[[2]string]bool{}, byNumber: map[int64]*bot.Incident{}}
 	if err := fn(t); err != nil {
 		sqlTx.Rollback()
 		return mapErr(err)
@@ -43,6 +43,7 @@ func (s *Store) Update(ctx context.Context, fn func(bot.Tx) error) error {
 }
 
 type tx struct {
+	store    *Store
 	ctx      context.Context
 	tx       *sqlx.Tx
 	open     map[[2]string]*bot.Incident // locked in this tx, by service and fingerprint
@@ -60,6 +61,17 @@ type tx struct {
 const incidentColumns = `id, number, service, fingerprint, title, status, severity, impact, urgency,
 	priority, owner, alert_count, created_at, acknowledged_at, resolved_at, last_hash, last_seq`
 
+// exec runs one of the batch statements, whose text does not depend on the
+// batch size, as a statement prepared once per connection: the server then
+// neither parses nor plans it again for every batch.
+func (t *tx) exec(query string, args ...any) (sql.Result, error) {
+	stmt, err := t.store.prepared(t.ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return t.tx.StmtxContext(t.ctx, stmt).ExecContext(t.ctx, args...)
+}
+
 func (t *tx) remember(inc *bot.Incident) *bot.Incident {
 	t.open[[2]string{inc.Service, inc.Fingerprint}] = inc
 	t.byNumber[inc.Number] = inc
@@ -67,7 +79,8 @@ func (t *tx) remember(inc *bot.Incident) *bot.Incident {
 }
 
 // LockOpenIncidents locks a whole batch's incidents in one statement, in id
-// order like every other writer, and caches them.
+// order like every other writer, and caches them. NO KEY UPDATE: writers of
+// rows that reference an incident (chat threads) need not wait for it.
 func (t *tx) LockOpenIncidents(keys []bot.IncidentKey) error {
 	services, fingerprints := make([]string, 0, len(keys)), make([]string, 0, len(keys))
 	for _, k := range keys {
@@ -80,9 +93,13 @@ func (t *tx) LockOpenIncidents(keys []bot.IncidentKey) error {
 		return nil
 	}
 	var found []bot.Incident
-	if err := t.tx.SelectContext(t.ctx, &found, `SELECT `+incidentColumns+` FROM incidents
+	stmt, err := t.store.prepared(t.ctx, `SELECT `+incidentColumns+` FROM incidents
 		WHERE status <> 'resolved' AND (service, fingerprint) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-		ORDER BY id FOR UPDATE`, pq.Array(services), pq.Array(fingerprints)); err != nil {
+		ORDER BY id FOR NO KEY UPDATE`)
+	if err != nil {
+		return err
+	}
+	if err := t.tx.StmtxContext(t.ctx, stmt).SelectContext(t.ctx, &found, pq.Array(services), pq.Array(fingerprints)); err != nil {
 		return fmt.Errorf("lock incidents: %w", err)
 	}
 	for i := range found {
@@ -109,14 +126,14 @@ func (t *tx) OpenIncidentFor(service, fingerprint string) (bot.Incident, error) 
 		return bot.Incident{}, bot.ErrNotFound
 	}
 	return t.lockOne(`SELECT `+incidentColumns+` FROM incidents
-		WHERE service = $1 AND fingerprint = $2 AND status <> 'resolved' FOR UPDATE`, service, fingerprint)
+		WHERE service = $1 AND fingerprint = $2 AND status <> 'resolved' FOR NO KEY UPDATE`, service, fingerprint)
 }
 
 func (t *tx) IncidentByNumber(number int64) (bot.Incident, error) {
 	if inc, ok := t.byNumber[number]; ok {
 		return *inc, nil
 	}
-	return t.lockOne(`SELECT `+incidentColumns+` FROM incidents WHERE number = $1 FOR UPDATE`, number)
+	return t.lockOne(`SELECT `+incidentColumns+` FROM incidents WHERE number = $1 FOR NO KEY UPDATE`, number)
 }
 
 func (t *tx) lockOne(query string, args ...any) (bot.Incident, error) {
@@ -254,7 +271,7 @@ func (t *tx) flushIncidents() error {
 		args[j] = column(rows, j)
 		params[j] = fmt.Sprintf("$%d::%s[]", j+1, typ)
 	}
-	_, err := t.tx.ExecContext(t.ctx, `UPDATE incidents AS i SET title = v.title, status = v.status, severity = v.severity,
+	_, err := t.exec(`UPDATE incidents AS i SET title = v.title, status = v.status, severity = v.severity,
 		impact = v.impact, urgency = v.urgency, priority = v.priority, owner = v.owner, alert_count = v.alert_count,
 		acknowledged_at = v.acknowledged_at, resolved_at = v.resolved_at, last_hash = v.last_hash, last_seq = v.last_seq
 		FROM unnest(`+strings.Join(params, ", ")+`) AS v(id, title, status, severity, impact, urgency, priority, owner,
@@ -280,7 +297,7 @@ func (t *tx) insertRows(table, columns string, types []string, rows [][]any, suf
 		params[j] = fmt.Sprintf("$%d::%s[]", j+1, typ)
 	}
 	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT * FROM unnest(%s)%s", table, columns, strings.Join(params, ", "), suffix)
-	res, err := t.tx.ExecContext(t.ctx, q, args...)
+	res, err := t.exec(q, args...)
 	if err != nil {
 		return 0, fmt.Errorf("insert into %s: %w", table, err)
 	}

@@ -48,10 +48,14 @@ func Kinds() []string {
 // decodeObject reads body as exactly one JSON object. The sender gets the byte
 // offset of a syntax error because that is what finds it in a large payload.
 func decodeObject(body []byte) (map[string]json.RawMessage, error) {
+	// The object is found by peeking at its first byte, so a well-formed body
+	// is scanned once by the decoder rather than once more to learn its type.
+	if k := kindOf(body); k != "object" && json.Valid(body) {
+		return nil, bot.Invalid("body must be a JSON object, got %s", article(k))
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v json.RawMessage
-	if err := dec.Decode(&v); err != nil {
+	var m map[string]json.RawMessage
+	if err := dec.Decode(&m); err != nil {
 		var syn *json.SyntaxError
 		switch {
 		case errors.Is(err, io.EOF):
@@ -68,13 +72,6 @@ func decodeObject(body []byte) (map[string]json.RawMessage, error) {
 	// a broken sender (two payloads concatenated, a truncated retry...).
 	if end := dec.InputOffset(); len(trimJSONSpace(body[end:])) > 0 {
 		return nil, bot.Invalid("invalid JSON at offset %d: unexpected data after the top-level value", end)
-	}
-	if k := kindOf(v); k != "object" {
-		return nil, bot.Invalid("body must be a JSON object, got %s", article(k))
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(v, &m); err != nil {
-		return nil, bot.Invalid("invalid JSON: %s", err.Error())
 	}
 	return m, nil
 }
