@@ -56,6 +56,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !fromFile {
 		firstRun = addQuickStart(cfg)
 	}
+	warnNotWired(cfg, log)
 	services, chats := chatWiring(cfg, stdout)
 	reg, hooks := newMetrics()
 	// Measured with hotline-bench on 2 cores: PostgreSQL gains from two
@@ -156,6 +157,23 @@ func chatWiring(cfg *Config, stdout io.Writer) ([]bot.Service, []bot.Chat) {
 		services = append(services, bot.Service{ID: s.ID, Name: s.Name, Severity: s.Severity, Channels: channels})
 	}
 	return services, chats
+}
+
+// warnNotWired says which configured sections this version validates but
+// does not use yet, so nobody mistakes silence for a working phone.
+func warnNotWired(cfg *Config, log *slog.Logger) {
+	for name, set := range map[string]bool{
+		"chat.slack":   cfg.Chat.Slack != nil,
+		"chat.discord": cfg.Chat.Discord != nil,
+		"phone.twilio": cfg.Phone.Twilio != nil,
+		"mail.smtp":    cfg.Mail.SMTP != nil,
+		"mail.imap":    cfg.Mail.IMAP != nil,
+		"policies":     len(cfg.Policies) > 0,
+	} {
+		if set {
+			log.Warn("configured but not wired in this version: it is validated and not used yet", "section", name)
+		}
+	}
 }
 
 // webhookIntegrations lists the integrations served over HTTP.
