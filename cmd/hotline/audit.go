@@ -11,15 +11,7 @@ import (
 // auditVerifyCmd walks every incident's timeline and checks its hash chain;
 // any break is reported and makes the command fail.
 func auditVerifyCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	path, err := configFlag("audit verify", args)
-	if err != nil {
-		return err
-	}
-	cfg, _, err := loadConfig(path)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg.Database.URL, storeOptions{})
+	st, _, err := openConfiguredStore(ctx, "audit verify", args)
 	if err != nil {
 		return err
 	}

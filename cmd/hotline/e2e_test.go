@@ -389,3 +389,27 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 		t.Errorf("tampered: exit %d, want 1 naming INC-1 event 2 only\n%s", code, out)
 	}
 }
+
+func TestMigrateAndVersionCommands(t *testing.T) {
+	stores(t, func(t *testing.T, dir, dbURL string) {
+		cfg := writeConfig(t, dir, dbURL)
+		for range 2 { // the second run finds nothing to do
+			out, code := runBinary(t, testEnv, "migrate", "--config", cfg)
+			if code != 0 || !strings.Contains(out, "is up to date") {
+				t.Fatalf("migrate: exit %d\n%s", code, out)
+			}
+		}
+		db := openDB(t, dbURL)
+		var n int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM incidents`).Scan(&n); err != nil {
+			t.Errorf("schema not there after migrate: %v", err)
+		}
+	})
+	out, code := runBinary(t, nil, "version")
+	if code != 0 || !strings.HasPrefix(out, "hotline ") {
+		t.Errorf("version: exit %d %q", code, out)
+	}
+	if _, code := runBinary(t, nil, "frobnicate"); code != 2 {
+		t.Errorf("unknown command: exit %d, want 2", code)
+	}
+}

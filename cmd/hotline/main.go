@@ -121,16 +121,23 @@ func configCheckCmd(path string, stdout io.Writer) error {
 	return nil
 }
 
-func migrateCmd(ctx context.Context, args []string, stderr io.Writer) error {
-	path, err := configFlag("migrate", args)
+// openConfiguredStore is the start of the one-shot commands: read
+// --config, open (and migrate) the database it names.
+func openConfiguredStore(ctx context.Context, name string, args []string) (store, *Config, error) {
+	path, err := configFlag(name, args)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	cfg, _, err := loadConfig(path)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	st, err := openStore(ctx, cfg.Database.URL, storeOptions{})
+	return st, cfg, err
+}
+
+func migrateCmd(ctx context.Context, args []string, stderr io.Writer) error {
+	st, cfg, err := openConfiguredStore(ctx, "migrate", args)
 	if err != nil {
 		return err
 	}
