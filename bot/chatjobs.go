@@ -74,13 +74,13 @@ func (b *Bot) syncChat(ctx context.Context, j Job) error {
 				errs = append(errs, fmt.Errorf("post %s to %s: %w", inc.Ref(), c.Platform(), err))
 				continue
 			}
-			th.IncidentID, th.Platform, th.PostedSeq = inc.ID, c.Platform(), inc.LastSeq
+			th.IncidentID, th.Platform, th.PostedSeq, th.PostedAlerts = inc.ID, c.Platform(), inc.LastSeq, inc.AlertCount
 			if err := b.store.SaveThread(ctx, th); err != nil {
 				errs = append(errs, err)
 			}
 			continue
 		}
-		if th.PostedSeq >= inc.LastSeq {
+		if th.PostedSeq >= inc.LastSeq && th.PostedAlerts >= inc.AlertCount {
 			continue
 		}
 		events, err := b.store.Timeline(ctx, inc.ID, th.PostedSeq)
@@ -91,7 +91,7 @@ func (b *Bot) syncChat(ctx context.Context, j Job) error {
 			errs = append(errs, fmt.Errorf("update %s on %s: %w", inc.Ref(), c.Platform(), err))
 			continue
 		}
-		th.PostedSeq = inc.LastSeq
+		th.PostedSeq, th.PostedAlerts = inc.LastSeq, inc.AlertCount
 		if err := b.store.SaveThread(ctx, th); err != nil {
 			errs = append(errs, err)
 		}

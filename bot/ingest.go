@@ -272,8 +272,14 @@ func (b *Bot) applyAlert(tx Tx, a Alert) (IngestResult, error) {
 		return res, err
 	}
 	inc.AlertCount++
-	if err := appendEvent(tx, &inc, EventAlert, a.Integration, a.Source, string(a.Status)+": "+a.Title, now); err != nil {
-		return res, err
+	// Repeats of the alert that opened the incident are counted (alert_count,
+	// and each alert's row with its payload), not narrated: a storm would
+	// otherwise bury the responders' entries in the timeline. An alert that
+	// says something new, another title, gets an event of its own.
+	if res.Action == IngestAppended && a.Status == AlertFiring && a.Title != inc.Title {
+		if err := appendEvent(tx, &inc, EventAlert, a.Integration, a.Source, a.Title, now); err != nil {
+			return res, err
+		}
 	}
 	if a.Status == AlertFiring && a.Severity < inc.Severity {
 		// A worse alert raises the incident's severity; it never lowers it.

@@ -13,6 +13,9 @@ type Thread struct {
 	Channel    string `db:"channel"`
 	MessageID  string `db:"message_id"` // Slack ts, Discord message id ...
 	PostedSeq  int    `db:"posted_seq"`
+	// PostedAlerts is the incident's alert count the thread last showed, so
+	// an update can say how many alerts came since.
+	PostedAlerts int `db:"posted_alerts"`
 }
 
 // Chat is one chat platform. Errors worth retrying are RetryableError.
@@ -21,8 +24,9 @@ type Chat interface {
 	// PostIncident posts the incident's root message to channel; the returned
 	// thread carries the message id that updates go under.
 	PostIncident(ctx context.Context, channel string, inc Incident) (Thread, error)
-	// PostUpdate edits the root message to show inc and posts events (new
-	// since the last update, oldest first) into the thread.
+	// PostUpdate edits the root message to show inc and posts into the
+	// thread the events new since the last update (oldest first) and the
+	// count of alerts since then (inc.AlertCount - th.PostedAlerts).
 	PostUpdate(ctx context.Context, th Thread, inc Incident, events []Event) error
 }
 

@@ -45,6 +45,9 @@ func (c *Chat) PostUpdate(_ context.Context, th bot.Thread, inc bot.Incident, ev
 	for _, e := range digest(events, 5) {
 		fmt.Fprintf(&b, "┃ %s %s %s: %s\n", e.At.Local().Format(time.TimeOnly), inc.Ref(), e.Kind, eventLine(e))
 	}
+	if n := inc.AlertCount - th.PostedAlerts; n > 0 {
+		fmt.Fprintf(&b, "┃ %s +%d alerts since the last update\n", inc.Ref(), n)
+	}
 	owner := inc.Owner
 	if owner == "" {
 		owner = "nobody"

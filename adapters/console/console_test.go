@@ -25,12 +25,13 @@ func TestChatPrintsThread(t *testing.T) {
 	}
 	events = append(events, bot.Event{Kind: bot.EventAcknowledged, Actor: "tanaka", Source: "phone", Text: "acknowledged", At: at})
 	inc.Status, inc.Owner, inc.AlertCount = bot.StatusAcknowledged, "tanaka", 8
+	th.PostedAlerts = 1
 	if err := c.PostUpdate(context.Background(), th, inc, events); err != nil {
 		t.Fatal(err)
 	}
 	got := out.String()
 	for _, want := range []string{"INC-3 db01 ディスク使用率 95%", "[sev2] triggered", "… and 3 more alerts",
-		"acknowledged (by tanaka via phone)", "INC-3 is acknowledged, severity sev2, owner tanaka, 8 alerts"} {
+		"acknowledged (by tanaka via phone)", "INC-3 +7 alerts since the last update", "INC-3 is acknowledged, severity sev2, owner tanaka, 8 alerts"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}

@@ -82,18 +82,19 @@ func (s *Store) EachIncident(ctx context.Context, fn func(bot.Incident) error) e
 // Threads returns where the incident was posted.
 func (s *Store) Threads(ctx context.Context, incidentID int64) ([]bot.Thread, error) {
 	var out []bot.Thread
-	err := s.read.SelectContext(ctx, &out, `SELECT incident_id, platform, channel, message_id, posted_seq
+	err := s.read.SelectContext(ctx, &out, `SELECT incident_id, platform, channel, message_id, posted_seq, posted_alerts
 		FROM chat_threads WHERE incident_id = ?1 ORDER BY platform`, incidentID)
 	return out, mapErr(err)
 }
 
 // SaveThread records or advances a thread.
 func (s *Store) SaveThread(ctx context.Context, th bot.Thread) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO chat_threads (incident_id, platform, channel, message_id, posted_seq)
-		VALUES (?1, ?2, ?3, ?4, ?5)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO chat_threads (incident_id, platform, channel, message_id, posted_seq, posted_alerts)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6)
 		ON CONFLICT (incident_id, platform) DO UPDATE SET
 			channel = excluded.channel, message_id = excluded.message_id,
-			posted_seq = MAX(chat_threads.posted_seq, excluded.posted_seq)`,
-		th.IncidentID, th.Platform, th.Channel, th.MessageID, th.PostedSeq)
+			posted_seq = MAX(chat_threads.posted_seq, excluded.posted_seq),
+			posted_alerts = MAX(chat_threads.posted_alerts, excluded.posted_alerts)`,
+		th.IncidentID, th.Platform, th.Channel, th.MessageID, th.PostedSeq, th.PostedAlerts)
 	return mapErr(err)
 }

@@ -65,11 +65,12 @@ CREATE TRIGGER timeline_events_append_only BEFORE UPDATE OR DELETE ON timeline_e
     FOR EACH ROW EXECUTE FUNCTION timeline_events_append_only();
 
 CREATE TABLE chat_threads (
-    incident_id BIGINT NOT NULL REFERENCES incidents (id),
-    platform    TEXT NOT NULL,
-    channel     TEXT NOT NULL,
-    message_id  TEXT NOT NULL,
-    posted_seq  INTEGER NOT NULL DEFAULT 0,
+    incident_id   BIGINT NOT NULL REFERENCES incidents (id),
+    platform      TEXT NOT NULL,
+    channel       TEXT NOT NULL,
+    message_id    TEXT NOT NULL,
+    posted_seq    INTEGER NOT NULL DEFAULT 0,
+    posted_alerts INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (incident_id, platform)
 );
 

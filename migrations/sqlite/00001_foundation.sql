@@ -65,11 +65,12 @@ END;
 -- +goose StatementEnd
 
 CREATE TABLE chat_threads (
-    incident_id INTEGER NOT NULL REFERENCES incidents (id),
-    platform    TEXT NOT NULL,
-    channel     TEXT NOT NULL,
-    message_id  TEXT NOT NULL,
-    posted_seq  INTEGER NOT NULL DEFAULT 0,
+    incident_id   INTEGER NOT NULL REFERENCES incidents (id),
+    platform      TEXT NOT NULL,
+    channel       TEXT NOT NULL,
+    message_id    TEXT NOT NULL,
+    posted_seq    INTEGER NOT NULL DEFAULT 0,
+    posted_alerts INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (incident_id, platform)
 );
 
