@@ -413,3 +413,64 @@ func TestMigrateAndVersionCommands(t *testing.T) {
 		t.Errorf("unknown command: exit %d, want 2", code)
 	}
 }
+
+// A database that goes away means 503 (the sender retries), /readyz says so,
+// and Hotline recovers by itself when the database is back.
+func TestDatabaseDownIs503(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	dir := t.TempDir()
+	p := startServe(t, dir, testEnv, "--config", writeConfig(t, dir, dbURL))
+	post := func() (int, map[string]any) {
+		var out map[string]any
+		code := do(t, "POST", p.url("/v1/integrations/generic/alerts"), "generic-token", `{"title":"db01 down"}`, &out)
+		return code, out
+	}
+	if code, out := post(); code != 202 {
+		t.Fatalf("before the outage: %d %v", code, out)
+	}
+	admin := openDB(t, pgtest.URL(t))
+	name := dbURL[strings.LastIndex(dbURL, "/")+1 : strings.Index(dbURL, "?")]
+	setConnections := func(allow bool) {
+		t.Helper()
+		if _, err := admin.Exec(fmt.Sprintf("ALTER DATABASE %s WITH ALLOW_CONNECTIONS %v", name, allow)); err != nil {
+			t.Fatal(err)
+		}
+		if !allow {
+			if _, err := admin.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, name); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	setConnections(false)
+	// The first request may still find a pooled connection being torn down;
+	// within a few tries every answer must be 503.
+	var code int
+	var out map[string]any
+	for range 5 {
+		if code, out = post(); code == 503 {
+			break
+		}
+	}
+	if code != 503 || !strings.Contains(fmt.Sprint(out["error"]), "retry") {
+		t.Errorf("database down: %d %v, want 503 asking to retry", code, out)
+	}
+	var ready map[string]string
+	if code := do(t, "GET", p.url("/readyz"), "", "", &ready); code != 503 {
+		t.Errorf("readyz with the database down: %d", code)
+	}
+	setConnections(true)
+	waitFor(t, "ingest to recover", func() bool { c, _ := post(); return c == 202 })
+	if code := do(t, "GET", p.url("/readyz"), "", "", &ready); code != 200 {
+		t.Errorf("readyz after recovery: %d", code)
+	}
+	db := openDB(t, dbURL)
+	var n int
+	if err := db.QueryRow(`SELECT alert_count FROM incidents`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	var stored int
+	db.QueryRow(`SELECT COUNT(*) FROM alerts`).Scan(&stored)
+	if n != stored {
+		t.Errorf("incident counts %d alerts, %d stored: a refused request left something behind", n, stored)
+	}
+}
