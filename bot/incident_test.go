@@ -112,9 +112,9 @@ func TestVerifyChain(t *testing.T) {
 		tamper func([]Event) ([]Event, string)
 		want   string
 	}{
-		"text edited": {func(e []Event) ([]Event, string) { e[1].Text = "nothing happened"; return e, head }, "event 2"},
-		"actor edited": {func(e []Event) ([]Event, string) { e[2].Actor = "suzuki"; return e, head }, "event 3"},
-		"time edited": {func(e []Event) ([]Event, string) { e[0].At = e[0].At.Add(time.Hour); return e, head }, "event 1"},
+		"text edited":    {func(e []Event) ([]Event, string) { e[1].Text = "nothing happened"; return e, head }, "event 2"},
+		"actor edited":   {func(e []Event) ([]Event, string) { e[2].Actor = "suzuki"; return e, head }, "event 3"},
+		"time edited":    {func(e []Event) ([]Event, string) { e[0].At = e[0].At.Add(time.Hour); return e, head }, "event 1"},
 		"middle removed": {func(e []Event) ([]Event, string) { return append(e[:1:1], e[2:]...), head }, "missing"},
 		"last removed":   {func(e []Event) ([]Event, string) { return e[:3], head }, "removed from the end"},
 		"resealed edit": {func(e []Event) ([]Event, string) {

@@ -142,8 +142,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.Integration, a.Service, a.ReceivedAt = in.ID, in.Service, received
 		r, err := h.bot.Ingest(r.Context(), a)
 		if err != nil {
-			status, msg := errorStatus(err)
-			outcome(strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_")))
+			status, msg, o := errorStatus(err)
+			outcome(o)
 			if status >= 500 {
 				h.log.Warn("ingest alert", "integration", in.ID, "service", in.Service, "status", status, "err", err)
 				w.Header().Set("Retry-After", "5")
@@ -176,17 +176,18 @@ func authorized(r *http.Request, token string) bool {
 	return subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
 }
 
-// errorStatus maps a domain error to an HTTP status and a message for the
-// sender. An unavailable store is 503 so the sender retries.
-func errorStatus(err error) (int, string) {
+// errorStatus maps a domain error to an HTTP status, a message for the
+// sender and the metric's outcome. An unavailable store is 503 so the sender
+// retries.
+func errorStatus(err error) (status int, msg, outcome string) {
 	var invalid *bot.InvalidError
 	switch {
 	case errors.As(err, &invalid):
-		return http.StatusBadRequest, invalid.Reason
+		return http.StatusBadRequest, invalid.Reason, "invalid"
 	case errors.Is(err, bot.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return http.StatusServiceUnavailable, "the database is unavailable; retry later"
+		return http.StatusServiceUnavailable, "the database is unavailable; retry later", "unavailable"
 	}
-	return http.StatusInternalServerError, "internal error; retry later"
+	return http.StatusInternalServerError, "internal error; retry later", "error"
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {

@@ -23,9 +23,9 @@ func exerciseBot(t *testing.T, h Harness) {
 
 // FakeChat records what Bot asked a chat platform to do.
 type FakeChat struct {
-	mu      sync.Mutex
-	Name    string
-	Fail    error // returned by every call while set
+	mu        sync.Mutex
+	Name      string
+	Fail      error // returned by every call while set
 	Posts     []bot.Incident
 	Updates   [][]bot.Event
 	NewAlerts []int // per update: alerts since the one before
