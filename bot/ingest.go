@@ -172,8 +172,10 @@ func (c *committer) commit(batch []*ingestRequest) {
 	if len(live) == 0 {
 		return
 	}
-	// Lock incidents in one order everywhere so concurrent batches on other
-	// replicas wait for each other instead of deadlocking.
+	// One order everywhere: alerts of a key keep their arrival order, and new
+	// incidents are inserted in key order, so concurrent batches on other
+	// replicas queue behind each other rather than deadlock (the store locks
+	// existing incidents in id order).
 	slices.SortStableFunc(live, func(x, y *ingestRequest) int {
 		return cmp.Or(cmp.Compare(x.alert.Service, y.alert.Service), cmp.Compare(x.alert.Fingerprint, y.alert.Fingerprint))
 	})
