@@ -192,12 +192,17 @@ func mapErr(err error) error {
 	}
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
+		// FATAL ends the session: the server refused or dropped us (database
+		// not accepting connections, shutting down, out of connections).
+		if pqErr.Severity == pq.Efatal || pqErr.Severity == pq.Epanic {
+			return fmt.Errorf("%w: %s", bot.ErrUnavailable, pqErr.Message)
+		}
 		switch pqErr.Code.Class() {
 		case "23":
 			if pqErr.Code == "23505" {
 				return fmt.Errorf("%w: %s", bot.ErrConflict, pqErr.Message)
 			}
-		case "08", "53", "57":
+		case "08", "53", "57", "58":
 			return fmt.Errorf("%w: %s", bot.ErrUnavailable, pqErr.Message)
 		}
 		return err
