@@ -19,7 +19,7 @@ func newMetrics() (*prometheus.Registry, bot.Hooks) {
 	commit := prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "hotline_ingest_commit_seconds",
 		Help:    "Time from an alert's receipt to the commit that enqueued its follow-up jobs.",
-		Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2, 5},
+		Buckets: []float64{.0005, .001, .002, .005, .0075, .01, .015, .02, .03, .04, .05, .075, .1, .2, .5, 1, 2, 5},
 	})
 	jobWait := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "hotline_job_wait_seconds",
