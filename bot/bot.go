@@ -59,6 +59,7 @@ type Bot struct {
 	handlers map[string]JobHandler
 
 	committers []*committer
+	digests    pendingDigests
 	closeOnce  sync.Once
 	wg         sync.WaitGroup
 }

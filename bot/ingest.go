@@ -208,15 +208,17 @@ func (c *committer) tryCommit(batch []*ingestRequest) ([]IngestResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var results []IngestResult
+	var notes []digestNote
 	var err error
 	for range 2 {
 		results = make([]IngestResult, len(batch))
+		notes = notes[:0]
 		err = c.bot.store.Update(ctx, func(tx Tx) error {
 			if err := tx.LockOpenIncidents(batchKeys(batch)); err != nil {
 				return err
 			}
 			for i, r := range batch {
-				res, err := c.bot.applyAlert(tx, r.alert)
+				res, err := c.bot.applyAlert(tx, r.alert, &notes)
 				if err != nil {
 					return err
 				}
@@ -227,6 +229,9 @@ func (c *committer) tryCommit(batch []*ingestRequest) ([]IngestResult, error) {
 		if !errors.Is(err, ErrConflict) {
 			break
 		}
+	}
+	if err == nil {
+		c.bot.digests.record(notes, c.bot.clock.Now())
 	}
 	return results, err
 }
@@ -243,7 +248,9 @@ func batchKeys(batch []*ingestRequest) []IncidentKey {
 	return keys
 }
 
-func (b *Bot) applyAlert(tx Tx, a Alert) (IngestResult, error) {
+// applyAlert adds a to its incident inside tx and notes the chat syncs it
+// enqueued, for the committer to remember once the transaction commits.
+func (b *Bot) applyAlert(tx Tx, a Alert, notes *[]digestNote) (IngestResult, error) {
 	now := b.clock.Now()
 	res := IngestResult{Action: IngestAppended}
 	inc, err := tx.OpenIncidentFor(a.Service, a.Fingerprint)
@@ -302,12 +309,20 @@ func (b *Bot) applyAlert(tx Tx, a Alert) (IngestResult, error) {
 	if err := tx.SaveIncident(inc); err != nil {
 		return res, err
 	}
-	syncAt := now
-	if res.Action == IngestAppended {
-		syncAt = now.Add(chatDigestDelay)
-	}
-	if err := b.enqueueChatSync(tx, inc, now, syncAt); err != nil {
-		return res, err
+	switch {
+	case res.Action == IngestAppended && b.digests.covered(inc.ID, now):
+		// A digest enqueued for an earlier alert will show this one too.
+	case res.Action == IngestAppended:
+		due := now.Add(chatDigestDelay)
+		if err := b.enqueueChatSync(tx, inc, now, due); err != nil {
+			return res, err
+		}
+		*notes = append(*notes, digestNote{incident: inc.ID, due: due})
+	default:
+		if err := b.enqueueChatSync(tx, inc, now, now); err != nil {
+			return res, err
+		}
+		*notes = append(*notes, digestNote{incident: inc.ID})
 	}
 	res.Incident = inc
 	return res, nil

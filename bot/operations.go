@@ -42,6 +42,10 @@ func (b *Bot) change(ctx context.Context, number int64, fn func(tx Tx, inc *Inci
 		out = inc
 		return b.enqueueChatSync(tx, inc, now, now)
 	})
+	if err == nil {
+		// The sync due at once absorbed any pending digest.
+		b.digests.record([]digestNote{{incident: out.ID}}, b.clock.Now())
+	}
 	return out, err
 }
 

@@ -306,6 +306,15 @@ func testChatJobs(t *testing.T, h Harness) {
 	if len(chat.Updates) != 2 || chat.Updates[1][0].Kind != bot.EventAcknowledged {
 		t.Errorf("after the outage: updates %+v, want the ack", chat.Updates)
 	}
+	// The ack's sync ran; alerts after it need a digest of their own, and
+	// a second storm again costs one update.
+	for range 5 {
+		ingest(t, b, alert("disk", bot.AlertFiring))
+	}
+	clock.Advance(3 * time.Second)
+	if ran := run(); ran != 1 || len(chat.NewAlerts) != 3 || chat.NewAlerts[2] != 5 {
+		t.Errorf("alerts after the ack: %d jobs, new alerts per update %v; want one update with 5", ran, chat.NewAlerts)
+	}
 	// A service without a chat channel enqueues nothing.
 	quiet := alert("x", bot.AlertFiring)
 	quiet.Service = "batch"
