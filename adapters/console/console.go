@@ -43,25 +43,37 @@ func (c *Chat) PostUpdate(_ context.Context, th bot.Thread, inc bot.Incident, ev
 	defer c.mu.Unlock()
 	var b strings.Builder
 	for _, e := range digest(events, 5) {
-		fmt.Fprintf(&b, "┃ %s %s %s: %s\n", e.At.Local().Format(time.TimeOnly), inc.Ref(), e.Kind, eventLine(e))
+		fmt.Fprintf(&b, "┃ %s %s %s\n", e.At.Local().Format(time.TimeOnly), inc.Ref(), eventLine(e))
 	}
 	if n := inc.AlertCount - th.PostedAlerts; n > 0 {
-		fmt.Fprintf(&b, "┃ %s +%d alerts since the last update\n", inc.Ref(), n)
+		fmt.Fprintf(&b, "┃ %s +%s since the last update\n", inc.Ref(), plural(n, "alert"))
 	}
 	owner := inc.Owner
 	if owner == "" {
 		owner = "nobody"
 	}
-	fmt.Fprintf(&b, "┗ %s is %s, severity %s, owner %s, %d alerts\n", inc.Ref(), inc.Status, inc.Severity, owner, inc.AlertCount)
+	fmt.Fprintf(&b, "┗ %s is %s, severity %s, owner %s, %s\n", inc.Ref(), inc.Status, inc.Severity, owner, plural(inc.AlertCount, "alert"))
 	_, err := io.WriteString(c.out, b.String())
 	return err
 }
 
+// eventLine reads "acknowledged (by tanaka via phone)" or "note: text (by ...)".
 func eventLine(e bot.Event) string {
-	if e.Actor == "" {
-		return e.Text
+	line := string(e.Kind)
+	if e.Text != "" && e.Text != line {
+		line += ": " + strings.TrimPrefix(e.Text, line+": ")
 	}
-	return fmt.Sprintf("%s (by %s via %s)", e.Text, e.Actor, e.Source)
+	if e.Actor != "" {
+		line += fmt.Sprintf(" (by %s via %s)", e.Actor, e.Source)
+	}
+	return line
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // digest keeps a storm readable: the first few events, a count of the

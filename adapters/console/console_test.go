@@ -30,8 +30,8 @@ func TestChatPrintsThread(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := out.String()
-	for _, want := range []string{"INC-3 db01 ディスク使用率 95%", "[sev2] triggered", "… and 3 more alerts",
-		"acknowledged (by tanaka via phone)", "INC-3 +7 alerts since the last update", "INC-3 is acknowledged, severity sev2, owner tanaka, 8 alerts"} {
+	for _, want := range []string{"INC-3 db01 ディスク使用率 95%", "[sev2] triggered", "alert: … and 3 more alerts",
+		"INC-3 acknowledged (by tanaka via phone)", "INC-3 alert: firing: db01\n", "INC-3 +7 alerts since the last update", "INC-3 is acknowledged, severity sev2, owner tanaka, 8 alerts"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/user"
 	"runtime/debug"
 	"time"
 
@@ -57,7 +58,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		firstRun = addQuickStart(cfg)
 	}
 	warnNotWired(cfg, log)
-	services, chats := chatWiring(cfg, stdout)
+	services, chats, terminal := chatWiring(cfg, stdout)
 	reg, hooks := newMetrics()
 	// Measured with hotline-bench on 2 cores: PostgreSQL gains from two
 	// batches in flight; SQLite has one writer anyway.
@@ -109,6 +110,11 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if firstRun != nil {
 		firstRun.print(stdout, ln.Addr(), cfg.Database.URL)
 	}
+	if terminal != nil && isTerminal(os.Stdin) {
+		// The terminal is the chat: a responder types /incident commands here.
+		fmt.Fprintln(stdout, "Type chat commands here, e.g. /incident ack INC-1 (/incident help lists them).")
+		go terminal.ReadCommands(ctx, os.Stdin, b, bot.Actor{ID: consoleUser(), Source: "console"}, cfg.Locale)
+	}
 
 	select {
 	case <-ctx.Done():
@@ -135,12 +141,15 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // chatWiring turns configured services into bot services and picks the chat
-// platforms. With no chat platform configured, incidents go to the console.
-func chatWiring(cfg *Config, stdout io.Writer) ([]bot.Service, []bot.Chat) {
+// platforms. With no chat platform configured, incidents go to the console,
+// which it also returns.
+func chatWiring(cfg *Config, stdout io.Writer) ([]bot.Service, []bot.Chat, *console.Chat) {
 	var chats []bot.Chat
+	var terminal *console.Chat
 	useConsole := cfg.Chat.Slack == nil && cfg.Chat.Discord == nil
 	if useConsole {
-		chats = append(chats, console.NewChat(stdout))
+		terminal = console.NewChat(stdout)
+		chats = append(chats, terminal)
 	}
 	var services []bot.Service
 	for _, s := range cfg.Services {
@@ -156,7 +165,7 @@ func chatWiring(cfg *Config, stdout io.Writer) ([]bot.Service, []bot.Chat) {
 		}
 		services = append(services, bot.Service{ID: s.ID, Name: s.Name, Severity: s.Severity, Channels: channels})
 	}
-	return services, chats
+	return services, chats, terminal
 }
 
 // warnNotWired says which configured sections this version validates but
@@ -241,10 +250,25 @@ func workerName() string {
 // newLogger writes text to a terminal and JSON otherwise (log collectors).
 func newLogger(w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
-	if f, ok := w.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			return slog.New(slog.NewTextHandler(w, opts))
-		}
+	if isTerminal(w) {
+		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// consoleUser names the responder at the terminal: the login name.
+func consoleUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "console"
 }
