@@ -17,7 +17,7 @@ CREATE TABLE incidents (
     resolved_at     TIMESTAMPTZ,
     last_hash       TEXT NOT NULL DEFAULT '',
     last_seq        INTEGER NOT NULL DEFAULT 0
-);
+) WITH (fillfactor = 70); -- room for in-page (HOT) updates: a storm updates its incident per batch
 -- One open incident per service and fingerprint, across all replicas.
 CREATE UNIQUE INDEX incidents_open_key ON incidents (service, fingerprint) WHERE status <> 'resolved';
 CREATE INDEX incidents_status ON incidents (status, id);
