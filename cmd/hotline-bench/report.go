@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"maps"
@@ -132,7 +133,7 @@ func (r *report) writeText(w io.Writer) {
 	}
 	fmt.Fprintf(tw, "alerts sent\t%d%s\n", r.Sent, stopped)
 	fmt.Fprintf(tw, "accepted (202)\t%d\n", r.Accepted)
-	fmt.Fprintf(tw, "rejected\t%d%s\n", sumValues(r.Rejected), byStatus(r.Rejected))
+	fmt.Fprintf(tw, "rejected\t%d%s\n", sumValues(r.Rejected), parenthesized(counts(r.Rejected, ": ")))
 	errs := strconv.Itoa(r.Errors)
 	if r.FirstError != "" {
 		errs += " (first: " + r.FirstError + ")"
@@ -143,9 +144,9 @@ func (r *report) writeText(w io.Writer) {
 	}
 	fmt.Fprintf(tw, "wall time\t%s\n", formatSeconds(r.WallSeconds))
 	fmt.Fprintf(tw, "accepted/s\t%.1f\n", r.AcceptedPerSecond)
-	fmt.Fprintf(tw, "distinct incidents\t%d%s\n", r.DistinctIncidents, byAction(r.Actions))
+	fmt.Fprintf(tw, "distinct incidents\t%d%s\n", r.DistinctIncidents, parenthesized(counts(r.Actions, " ")))
 	if len(r.ServerReceived) > 0 {
-		fmt.Fprintf(tw, "server counted\t%s\n", byOutcome(r.ServerReceived))
+		fmt.Fprintf(tw, "server counted\t%s\n", counts(r.ServerReceived, " "))
 	}
 
 	if l := r.RequestLatency; l != nil {
@@ -172,34 +173,21 @@ func formatSeconds(s float64) string {
 	}
 }
 
-func byStatus(m map[int]int) string {
-	if len(m) == 0 {
-		return ""
-	}
+// counts lists "key sep count" pairs in key order, joined by commas.
+func counts[K cmp.Ordered, V int | int64](m map[K]V, sep string) string {
 	var parts []string
-	for _, code := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, fmt.Sprintf("%d: %d", code, m[code]))
-	}
-	return " (" + strings.Join(parts, ", ") + ")"
-}
-
-func byAction(m map[string]int) string {
-	if len(m) == 0 {
-		return ""
-	}
-	var parts []string
-	for _, a := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, fmt.Sprintf("%s %d", a, m[a]))
-	}
-	return " (" + strings.Join(parts, ", ") + ")"
-}
-
-func byOutcome(m map[string]int64) string {
-	var parts []string
-	for _, o := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, fmt.Sprintf("%s %d", o, m[o]))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprint(k)+sep+fmt.Sprint(m[k]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// parenthesized wraps a non-empty list as " (...)".
+func parenthesized(list string) string {
+	if list == "" {
+		return ""
+	}
+	return " (" + list + ")"
 }
 
 func sumValues(m map[int]int) int {
