@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 
 	"github.com/hotline-dev/hotline/bot"
 )
@@ -20,8 +21,8 @@ func TestMapErr(t *testing.T) {
 		err  error
 		want error
 	}{
-		{&pq.Error{Severity: pq.Efatal, Code: "55000", Message: "database is not currently accepting connections"}, bot.ErrUnavailable},
-		{&pq.Error{Severity: pq.Efatal, Code: "57P01", Message: "terminating connection due to administrator command"}, bot.ErrUnavailable},
+		{&pq.Error{Severity: pqerror.SeverityFatal, Code: "55000", Message: "database is not currently accepting connections"}, bot.ErrUnavailable},
+		{&pq.Error{Severity: pqerror.SeverityFatal, Code: "57P01", Message: "terminating connection due to administrator command"}, bot.ErrUnavailable},
 		{&pq.Error{Code: "53300", Message: "too many connections"}, bot.ErrUnavailable},
 		{&pq.Error{Code: "08006", Message: "connection failure"}, bot.ErrUnavailable},
 		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, bot.ErrUnavailable},

@@ -18,6 +18,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
@@ -194,7 +195,7 @@ func mapErr(err error) error {
 	if errors.As(err, &pqErr) {
 		// FATAL ends the session: the server refused or dropped us (database
 		// not accepting connections, shutting down, out of connections).
-		if pqErr.Severity == pq.Efatal || pqErr.Severity == pq.Epanic {
+		if pqErr.Fatal() || pqErr.Severity == pqerror.SeverityPanic {
 			return fmt.Errorf("%w: %s", bot.ErrUnavailable, pqErr.Message)
 		}
 		switch pqErr.Code.Class() {

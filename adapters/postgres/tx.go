@@ -354,11 +354,3 @@ func containsPtr(list []*bot.Incident, p *bot.Incident) bool {
 	}
 	return false
 }
-
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
