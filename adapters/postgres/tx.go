@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,10 +73,9 @@ func (t *tx) exec(query string, args ...any) (sql.Result, error) {
 	return t.tx.StmtxContext(t.ctx, stmt).ExecContext(t.ctx, args...)
 }
 
-func (t *tx) remember(inc *bot.Incident) *bot.Incident {
+func (t *tx) remember(inc *bot.Incident) {
 	t.open[[2]string{inc.Service, inc.Fingerprint}] = inc
 	t.byNumber[inc.Number] = inc
-	return inc
 }
 
 // LockOpenIncidents locks a whole batch's incidents in one statement, in id
@@ -178,7 +178,7 @@ func (t *tx) SaveIncident(inc bot.Incident) error {
 		return fmt.Errorf("save %s: not read in this transaction", inc.Ref())
 	}
 	*cur = inc
-	if !containsPtr(t.dirty, cur) {
+	if !slices.Contains(t.dirty, cur) {
 		t.dirty = append(t.dirty, cur)
 	}
 	return nil
@@ -344,13 +344,4 @@ func column(rows [][]any, j int) any {
 		}
 		return out
 	}
-}
-
-func containsPtr(list []*bot.Incident, p *bot.Incident) bool {
-	for _, x := range list {
-		if x == p {
-			return true
-		}
-	}
-	return false
 }

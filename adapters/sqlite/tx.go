@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -58,10 +59,9 @@ type tx struct {
 const incidentColumns = `id, number, service, fingerprint, title, status, severity, impact, urgency,
 	priority, owner, alert_count, created_at, acknowledged_at, resolved_at, last_hash, last_seq`
 
-func (t *tx) remember(inc *bot.Incident) *bot.Incident {
+func (t *tx) remember(inc *bot.Incident) {
 	t.open[[2]string{inc.Service, inc.Fingerprint}] = inc
 	t.byNumber[inc.Number] = inc
-	return inc
 }
 
 // LockOpenIncidents does nothing: the one writer connection already holds
@@ -127,7 +127,7 @@ func (t *tx) SaveIncident(inc bot.Incident) error {
 		return fmt.Errorf("save %s: not read in this transaction", inc.Ref())
 	}
 	*cur = inc
-	if !containsPtr(t.dirty, cur) {
+	if !slices.Contains(t.dirty, cur) {
 		t.dirty = append(t.dirty, cur)
 	}
 	return nil
@@ -246,15 +246,6 @@ func (t *tx) insertRows(table, columns string, rows [][]any, suffix string) (int
 		changed += n
 	}
 	return changed, nil
-}
-
-func containsPtr(list []*bot.Incident, p *bot.Incident) bool {
-	for _, x := range list {
-		if x == p {
-			return true
-		}
-	}
-	return false
 }
 
 func utcPtr(t *time.Time) *time.Time {
