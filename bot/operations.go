@@ -13,6 +13,9 @@ import (
 type Actor struct {
 	ID     string
 	Source string
+	// Call is the call attempt the actor answered, when the change came by
+	// phone.
+	Call string
 }
 
 // Classification changes severity and/or impact and urgency; empty fields

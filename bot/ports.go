@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"time"
 )
 
 // Thread is where an incident lives on one chat platform: the root message
@@ -34,20 +33,6 @@ type Chat interface {
 type Threads interface {
 	Threads(ctx context.Context, incidentID int64) ([]Thread, error)
 	SaveThread(ctx context.Context, th Thread) error
-}
-
-// Call asks Phone to ring one contact about one incident.
-type Call struct {
-	AttemptID string // carried in callback URLs
-	To        string // E.164
-	Locale    string
-	Incident  Incident
-	RingFor   time.Duration
-}
-
-// Phone places calls.
-type Phone interface {
-	PlaceCall(ctx context.Context, c Call) (callID string, err error)
 }
 
 // Mail is one outgoing message.

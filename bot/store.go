@@ -10,6 +10,7 @@ import (
 type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) error
 	Reader
+	EscalationReader
 	Threads
 	JobQueue
 	Ping(ctx context.Context) error
@@ -45,6 +46,8 @@ type Tx interface {
 	OpenIncidentFor(service, fingerprint string) (Incident, error)
 	// IncidentByNumber returns the incident INC-<number>, or ErrNotFound.
 	IncidentByNumber(number int64) (Incident, error)
+	// IncidentByID returns the incident with this id, or ErrNotFound.
+	IncidentByID(id int64) (Incident, error)
 	// CreateIncident inserts inc and sets its ID and Number.
 	CreateIncident(inc *Incident) error
 	// SaveIncident writes inc's mutable fields back.
@@ -56,6 +59,7 @@ type Tx interface {
 	// the pending one, which runs at the earlier of the two RunAt times, so
 	// repeated updates of one thing coalesce.
 	Enqueue(j Job) error
+	EscalationTx
 }
 
 // IncidentKey names the open incident alerts are deduplicated into.

@@ -112,8 +112,21 @@ func (p *Phone) PlaceCall(_ context.Context, c bot.Call) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.n++
-	fmt.Fprintf(p.out, "☎ (dry run) would call %s about %s %s\n", MaskPhone(c.To), c.Incident.Ref(), c.Incident.Title)
+	fmt.Fprintf(p.out, "☎ (dry run) would call %s about %s %s\n", bot.MaskPhone(c.To), c.Incident.Ref(), c.Incident.Title)
 	return fmt.Sprintf("dry-run-%d", p.n), nil
+}
+
+// FindCall finds nothing: a dry run places no calls anyone could answer.
+func (p *Phone) FindCall(context.Context, string, time.Time) (string, error) {
+	return "", bot.ErrNotFound
+}
+
+// HangUp prints the hang-up it would send.
+func (p *Phone) HangUp(_ context.Context, callID string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.out, "☎ (dry run) would hang up %s\n", callID)
+	return nil
 }
 
 // Mailer is a dry run: it prints the mail it would send.
@@ -131,12 +144,4 @@ func (m *Mailer) Send(_ context.Context, mail bot.Mail) error {
 	defer m.mu.Unlock()
 	_, err := fmt.Fprintf(m.out, "✉ (dry run) would mail %s: %s\n", strings.Join(mail.To, ", "), mail.Subject)
 	return err
-}
-
-// MaskPhone keeps the country code and the last two digits.
-func MaskPhone(e164 string) string {
-	if len(e164) <= 5 {
-		return strings.Repeat("*", len(e164))
-	}
-	return e164[:3] + strings.Repeat("*", len(e164)-5) + e164[len(e164)-2:]
 }
