@@ -35,7 +35,11 @@ type Config struct {
 	Logger   *slog.Logger
 	Services []Service
 	Chats    []Chat
-	Hooks    Hooks
+	// Escalator is the phone fallback; nil: nobody is ever called.
+	Escalator Escalator
+	// Mailer sends the mail jobs; nil: mail jobs fail.
+	Mailer Mailer
+	Hooks  Hooks
 	// Committers is how many ingest transactions may run at once; alerts of
 	// one fingerprint always go through the same one. Default 1.
 	Committers int
@@ -50,13 +54,16 @@ type Config struct {
 // change is one transaction that also writes the timeline and enqueues the
 // side effects as jobs.
 type Bot struct {
-	store    Store
-	clock    Clock
-	log      *slog.Logger
-	services map[string]Service
-	chats    map[string]Chat
-	hooks    Hooks
-	handlers map[string]JobHandler
+	store     Store
+	clock     Clock
+	log       *slog.Logger
+	services  map[string]Service
+	chats     map[string]Chat
+	hooks     Hooks
+	escalator Escalator
+	mailer    Mailer
+	handlers  map[string]JobHandler
+	kick      chan struct{} // a job was rescheduled in this process
 
 	committers []*committer
 	digests    pendingDigests
@@ -67,13 +74,16 @@ type Bot struct {
 // New returns a Bot whose ingest committers are running; Close stops them.
 func New(cfg Config) *Bot {
 	b := &Bot{
-		store:    cfg.Store,
-		clock:    cfg.Clock,
-		log:      cfg.Logger,
-		services: make(map[string]Service, len(cfg.Services)),
-		chats:    make(map[string]Chat, len(cfg.Chats)),
-		hooks:    cfg.Hooks,
-		handlers: make(map[string]JobHandler),
+		store:     cfg.Store,
+		clock:     cfg.Clock,
+		log:       cfg.Logger,
+		services:  make(map[string]Service, len(cfg.Services)),
+		chats:     make(map[string]Chat, len(cfg.Chats)),
+		hooks:     cfg.Hooks,
+		handlers:  make(map[string]JobHandler),
+		kick:      make(chan struct{}, 1),
+		escalator: cfg.Escalator,
+		mailer:    cfg.Mailer,
 	}
 	if b.clock == nil {
 		b.clock = SystemClock
@@ -99,6 +109,7 @@ func New(cfg Config) *Bot {
 		go func() { defer b.wg.Done(); c.run() }()
 	}
 	b.registerChatJobs()
+	b.Handle(JobMail, b.sendMail)
 	return b
 }
 

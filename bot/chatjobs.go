@@ -71,7 +71,9 @@ func (b *Bot) syncChat(ctx context.Context, j Job) error {
 			// events so far need no replies of their own.
 			th, err = c.PostIncident(ctx, channel, inc)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("post %s to %s: %w", inc.Ref(), c.Platform(), err))
+				err = fmt.Errorf("post %s to %s: %w", inc.Ref(), c.Platform(), err)
+				errs = append(errs, err)
+				b.chatFailed(ctx, inc, err)
 				continue
 			}
 			th.IncidentID, th.Platform, th.PostedSeq, th.PostedAlerts = inc.ID, c.Platform(), inc.LastSeq, inc.AlertCount
@@ -118,4 +120,15 @@ func eventsBetween(events []Event, from, to int) []Event {
 		}
 	}
 	return out
+}
+
+// chatFailed hands the incident to the phone at once: nobody can ack in a
+// chat that did not get the incident. The sync itself is retried.
+func (b *Bot) chatFailed(ctx context.Context, inc Incident, cause error) {
+	if b.escalator == nil || inc.Status != StatusTriggered {
+		return
+	}
+	if err := b.escalator.ChatFailed(ctx, inc, cause); err != nil {
+		b.log.Error("chat is down and escalation could not be told", "incident", inc.Ref(), "err", err)
+	}
 }

@@ -103,6 +103,8 @@ type EscalationTx interface {
 	ReservePhoneSlot(account string, now time.Time, interval time.Duration) (time.Time, error)
 	// AddOverride stores o and sets its ID.
 	AddOverride(o *Override) error
+	// OverridesAt returns the overrides of every schedule in force at t.
+	OverridesAt(t time.Time) ([]Override, error)
 }
 
 // EscalationReader answers questions about escalations from committed state.
@@ -119,11 +121,12 @@ type EscalationReader interface {
 // transactions, so arming and stopping commit with the change that caused
 // them.
 type Escalator interface {
-	// Start arms the escalation of a newly opened incident.
-	Start(tx Tx, inc Incident, now time.Time) error
+	// Start arms the escalation of a newly opened incident. It may append
+	// timeline events to inc, which the caller saves.
+	Start(tx Tx, inc *Incident, now time.Time) error
 	// Stop ends it: inc was acknowledged or resolved by `by`. Calls still
 	// ringing are hung up; a phone ack marks its own attempt accepted.
-	Stop(tx Tx, inc Incident, by Actor, now time.Time) error
+	Stop(tx Tx, inc *Incident, by Actor, now time.Time) error
 	// ChatFailed says inc's root message could not be posted: the chat
 	// window is skipped and the phone rings at once.
 	ChatFailed(ctx context.Context, inc Incident, cause error) error

@@ -274,6 +274,11 @@ func (b *Bot) applyAlert(tx Tx, a Alert, notes *[]digestNote) (IngestResult, err
 		if err := appendEvent(tx, &inc, EventOpened, a.Integration, a.Source, a.Title, now); err != nil {
 			return res, err
 		}
+		if b.escalator != nil {
+			if err := b.escalator.Start(tx, &inc, now); err != nil {
+				return res, fmt.Errorf("arm escalation of %s: %w", inc.Ref(), err)
+			}
+		}
 	case err != nil:
 		return res, err
 	}
@@ -305,6 +310,9 @@ func (b *Bot) applyAlert(tx Tx, a Alert, notes *[]digestNote) (IngestResult, err
 		if err := appendEvent(tx, &inc, EventResolved, a.Integration, a.Source, "resolved by the monitoring source", now); err != nil {
 			return res, err
 		}
+		if err := b.stopEscalation(tx, &inc, Actor{ID: a.Integration, Source: a.Source}, now); err != nil {
+			return res, err
+		}
 	}
 	if err := tx.SaveIncident(inc); err != nil {
 		return res, err
@@ -328,7 +336,12 @@ func (b *Bot) applyAlert(tx Tx, a Alert, notes *[]digestNote) (IngestResult, err
 	return res, nil
 }
 
-// appendEvent seals a new event onto inc's chain and advances the head.
+// AppendEvent seals a new event onto inc's chain and advances the head; the
+// caller saves inc in the same transaction.
+func AppendEvent(tx Tx, inc *Incident, kind EventKind, actor, source, text string, at time.Time) error {
+	return appendEvent(tx, inc, kind, actor, source, text, at)
+}
+
 func appendEvent(tx Tx, inc *Incident, kind EventKind, actor, source, text string, at time.Time) error {
 	e := Event{
 		IncidentID: inc.ID,

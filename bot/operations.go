@@ -29,13 +29,38 @@ type Classification struct {
 // change runs fn on the locked incident INC-number in one transaction, then
 // saves it and enqueues the chat update.
 func (b *Bot) change(ctx context.Context, number int64, fn func(tx Tx, inc *Incident, now time.Time) error) (Incident, error) {
-	var out Incident
-	err := b.store.Update(ctx, func(tx Tx) error {
+	return b.update(ctx, func(tx Tx) (Incident, error) {
 		inc, err := tx.IncidentByNumber(number)
 		if err != nil {
-			return fmt.Errorf("INC-%d: %w", number, err)
+			return inc, fmt.Errorf("INC-%d: %w", number, err)
+		}
+		return inc, nil
+	}, fn)
+}
+
+// ChangeIncident runs fn on the locked incident with this id in one
+// transaction and saves it; when fn added timeline events the chat threads
+// are brought up to date. The escalation engine makes its changes this way.
+func (b *Bot) ChangeIncident(ctx context.Context, id int64, fn func(tx Tx, inc *Incident, now time.Time) error) (Incident, error) {
+	return b.update(ctx, func(tx Tx) (Incident, error) {
+		inc, err := tx.IncidentByID(id)
+		if err != nil {
+			return inc, fmt.Errorf("incident %d: %w", id, err)
+		}
+		return inc, nil
+	}, fn)
+}
+
+func (b *Bot) update(ctx context.Context, lock func(Tx) (Incident, error), fn func(tx Tx, inc *Incident, now time.Time) error) (Incident, error) {
+	var out Incident
+	synced := false
+	err := b.store.Update(ctx, func(tx Tx) error {
+		inc, err := lock(tx)
+		if err != nil {
+			return err
 		}
 		now := b.clock.Now()
+		seq := inc.LastSeq
 		if err := fn(tx, &inc, now); err != nil {
 			return err
 		}
@@ -43,9 +68,12 @@ func (b *Bot) change(ctx context.Context, number int64, fn func(tx Tx, inc *Inci
 			return err
 		}
 		out = inc
+		if synced = inc.LastSeq != seq; !synced {
+			return nil
+		}
 		return b.enqueueChatSync(tx, inc, now, now)
 	})
-	if err == nil {
+	if err == nil && synced {
 		// The sync due at once absorbed any pending digest.
 		b.digests.record([]digestNote{{incident: out.ID}}, b.clock.Now())
 	}
@@ -66,7 +94,10 @@ func (b *Bot) Acknowledge(ctx context.Context, number int64, by Actor) (Incident
 		if inc.Owner == "" {
 			inc.Owner = by.ID
 		}
-		return appendEvent(tx, inc, EventAcknowledged, by.ID, by.Source, "acknowledged", now)
+		if err := appendEvent(tx, inc, EventAcknowledged, by.ID, by.Source, "acknowledged", now); err != nil {
+			return err
+		}
+		return b.stopEscalation(tx, inc, by, now)
 	})
 }
 
@@ -134,6 +165,18 @@ func (b *Bot) Resolve(ctx context.Context, number int64, summary string, by Acto
 		if s := strings.TrimSpace(summary); s != "" {
 			text += ": " + s
 		}
-		return appendEvent(tx, inc, EventResolved, by.ID, by.Source, text, now)
+		if err := appendEvent(tx, inc, EventResolved, by.ID, by.Source, text, now); err != nil {
+			return err
+		}
+		return b.stopEscalation(tx, inc, by, now)
 	})
+}
+
+// stopEscalation ends the phone escalation in the transaction of the ack or
+// resolve that made it needless.
+func (b *Bot) stopEscalation(tx Tx, inc *Incident, by Actor, now time.Time) error {
+	if b.escalator == nil {
+		return nil
+	}
+	return b.escalator.Stop(tx, inc, by, now)
 }

@@ -66,6 +66,7 @@ func (b *Bot) RunJobs(ctx context.Context, rc RunnerConfig) error {
 		case <-ctx.Done():
 			return nil
 		case <-b.store.Wake():
+		case <-b.kick:
 		case <-timer.C:
 		}
 	}
@@ -105,11 +106,18 @@ func (b *Bot) runJob(ctx context.Context, j Job, lease time.Duration) {
 	defer cancel()
 	err := b.callHandler(ctx, j)
 	ran := b.clock.Now().Sub(start)
-	if h := b.hooks.JobDone; h != nil {
+	until, snoozed := isSnooze(err)
+	if h := b.hooks.JobDone; h != nil && !snoozed {
 		h(j.Kind, start.Sub(j.RunAt), ran, err)
 	}
 	var retryAt time.Time
-	if err != nil {
+	switch {
+	case snoozed:
+		retryAt = until
+		if !retryAt.After(start) {
+			retryAt = start.Add(time.Millisecond)
+		}
+	case err != nil:
 		retryAt = b.retryAt(j, err)
 		log := b.log.With("job", j.ID, "kind", j.Kind, "incident", j.IncidentID, "attempt", j.Attempts, "err", err)
 		if retryAt.IsZero() {
@@ -120,6 +128,13 @@ func (b *Bot) runJob(ctx context.Context, j Job, lease time.Duration) {
 	}
 	if ferr := b.store.Finish(context.WithoutCancel(ctx), j, retryAt, err); ferr != nil {
 		b.log.Warn("finish job", "job", j.ID, "kind", j.Kind, "err", ferr)
+	}
+	if !retryAt.IsZero() {
+		// The runner may sleep past the new due time: let it look again.
+		select {
+		case b.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 

@@ -20,6 +20,10 @@ const (
 	EventNote         EventKind = "note"
 	EventResolved     EventKind = "resolved"
 	EventReopened     EventKind = "reopened"
+	// EventEscalation: the phone escalation moved (calling, a round ran out ...).
+	EventEscalation EventKind = "escalation"
+	// EventCall: one call's outcome (no answer, passed, voicemail ...).
+	EventCall EventKind = "call"
 )
 
 // Event is one append-only timeline entry. Each carries the hash of the one

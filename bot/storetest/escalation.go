@@ -209,6 +209,13 @@ func testOverrides(t *testing.T, h Harness) {
 	if len(all) != 2 || all[0].ID != a.ID || all[1].ID != c.ID {
 		t.Errorf("all schedules: %+v", all)
 	}
+	mustUpdate(t, s, func(tx bot.Tx) error {
+		in, err := tx.OverridesAt(now.Add(90 * time.Minute))
+		if err == nil && (len(in) != 2 || in[0].ID != a.ID || in[1].ID != b.ID) {
+			err = fmt.Errorf("overrides in force at +90m: %+v, want sato's and tanaka's", in)
+		}
+		return err
+	})
 	bad := bot.Override{Schedule: "infra", Contact: "x", Start: now, End: now, CreatedAt: now}
 	if err := s.Update(ctx(t), func(tx bot.Tx) error { return tx.AddOverride(&bad) }); err == nil {
 		t.Errorf("an override that ends when it starts was stored")
