@@ -97,6 +97,13 @@ func (t *tx) AddOverride(o *bot.Override) error {
 	return nil
 }
 
+func (t *tx) OverridesAt(at time.Time) ([]bot.Override, error) {
+	var out []bot.Override
+	err := t.tx.SelectContext(t.ctx, &out, `SELECT id, schedule, contact, starts_at, ends_at, created_by, created_at
+		FROM oncall_overrides WHERE starts_at <= ? AND ends_at > ? ORDER BY starts_at, id`, at.UTC(), at.UTC())
+	return out, err
+}
+
 // Escalation returns the incident's committed escalation.
 func (s *Store) Escalation(ctx context.Context, incidentID int64) (bot.Escalation, error) {
 	var e bot.Escalation
