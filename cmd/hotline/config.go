@@ -136,7 +136,17 @@ type PolicyConfig struct {
 	Steps       []StepConfig `yaml:"steps"`
 	Repeat      int          `yaml:"repeat"`       // rounds after the first
 	RepeatPause Duration     `yaml:"repeat_pause"` // default 30s
-	Notify      []string     `yaml:"notify"`       // e-mail addresses told when the policy runs out
+	Notify      []string     `yaml:"notify"`       // admins mailed when calling starts, someone accepts, a round runs out
+	// Severities changes the policy for some severities, e.g.
+	// {sev1: {ack_timeout: 0s}, sev4: {calls: false}}.
+	Severities map[bot.Severity]SeverityRuleConfig `yaml:"severities"`
+}
+
+// SeverityRuleConfig overrides a policy for one severity; unset keys keep
+// the policy's.
+type SeverityRuleConfig struct {
+	AckTimeout *Duration `yaml:"ack_timeout"`
+	Calls      *bool     `yaml:"calls"` // false: chat only
 }
 
 type StepConfig struct {

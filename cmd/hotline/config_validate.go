@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hotline-dev/hotline/bot"
+	"github.com/hotline-dev/hotline/escalation"
 )
 
 // Validate returns every problem in the configuration at once, each with its
@@ -335,13 +335,13 @@ func (v *configValidator) schedules() {
 		default:
 			v.add(path+".rotation", "must be daily, weekly or custom")
 		}
-		if s.Rotation == "custom" && s.ShiftLength.Duration <= 0 {
-			v.add(path+".shift_length", "must be > 0 for a custom rotation")
+		if s.Rotation == "custom" && s.ShiftLength.Duration < escalation.MinShiftLength {
+			v.add(path+".shift_length", "must be at least %s for a custom rotation", escalation.MinShiftLength)
 		} else if s.ShiftLength.Duration < 0 {
 			v.add(path+".shift_length", "must be > 0")
 		}
 		if s.Rotation != "" && slices.Contains(configRotations, s.Rotation) && v.required(path+".handoff", s.Handoff) {
-			if err := checkHandoff(s.Rotation, s.Handoff); err != nil {
+			if _, err := escalation.ParseHandoff(s.Rotation, s.Handoff); err != nil {
 				v.add(path+".handoff", "%q %v", s.Handoff, err)
 			}
 		}
@@ -354,43 +354,6 @@ func (v *configValidator) schedules() {
 			}
 		}
 	}
-}
-
-var handoffWeekdays = map[string]bool{
-	"mon": true, "tue": true, "wed": true, "thu": true, "fri": true, "sat": true, "sun": true,
-	"monday": true, "tuesday": true, "wednesday": true, "thursday": true, "friday": true, "saturday": true, "sunday": true,
-}
-
-// checkHandoff accepts "09:00" for daily, "mon 09:00" for weekly and, for a
-// custom rotation, either of those or the start of a first shift
-// "2025-04-01 09:00".
-func checkHandoff(rotation, s string) error {
-	fields := strings.Fields(s)
-	clock := func(t string) bool {
-		h, m, ok := strings.Cut(t, ":")
-		hour, err1 := strconv.Atoi(h)
-		minute, err2 := strconv.Atoi(m)
-		return ok && len(m) == 2 && len(h) <= 2 && err1 == nil && err2 == nil &&
-			hour >= 0 && hour < 24 && minute >= 0 && minute < 60
-	}
-	daily := len(fields) == 1 && clock(fields[0])
-	weekly := len(fields) == 2 && handoffWeekdays[strings.ToLower(fields[0])] && clock(fields[1])
-	switch rotation {
-	case "daily":
-		if !daily {
-			return errors.New(`is not a time of day like "09:00"`)
-		}
-	case "weekly":
-		if !weekly {
-			return errors.New(`is not a weekday and time like "mon 09:00"`)
-		}
-	case "custom":
-		_, dateErr := time.Parse("2006-01-02 15:04", strings.Join(fields, " "))
-		if !daily && !weekly && dateErr != nil {
-			return errors.New(`is not a time like "09:00", "mon 09:00" or "2025-04-01 09:00"`)
-		}
-	}
-	return nil
 }
 
 func (v *configValidator) policies() {
@@ -452,6 +415,15 @@ func (v *configValidator) policies() {
 		}
 		for j, addr := range p.Notify {
 			v.email(fmt.Sprintf("%s.notify[%d]", path, j), addr)
+		}
+		for sev, rule := range p.Severities {
+			rulePath := fmt.Sprintf("%s.severities.%s", path, sev)
+			if !sev.Valid() {
+				v.add(rulePath, "must be sev1, sev2, sev3 or sev4")
+			}
+			if rule.AckTimeout != nil && rule.AckTimeout.Duration < 0 {
+				v.add(rulePath+".ack_timeout", "must be >= 0")
+			}
 		}
 	}
 }
