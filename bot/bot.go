@@ -65,7 +65,9 @@ type Bot struct {
 	handlers  map[string]JobHandler
 	kick      chan struct{} // a job was rescheduled in this process
 
-	committers []*committer
+	committers []*batcher[*ingestRequest]
+	changers   []*batcher[*changeRequest]
+	completer  *batcher[*completion]
 	digests    pendingDigests
 	closeOnce  sync.Once
 	wg         sync.WaitGroup
@@ -103,11 +105,16 @@ func New(cfg Config) *Bot {
 		maxBatch = 256
 	}
 	for range n {
-		c := &committer{bot: b, in: make(chan *ingestRequest, maxBatch*4), maxBatch: maxBatch, linger: cfg.BatchLinger}
-		b.committers = append(b.committers, c)
-		b.wg.Add(1)
+		c := newBatcher(maxBatch, cfg.BatchLinger, b.commitIngest)
+		ch := newBatcher(maxBatch, 0, b.commitChanges)
+		b.committers, b.changers = append(b.committers, c), append(b.changers, ch)
+		b.wg.Add(2)
 		go func() { defer b.wg.Done(); c.run() }()
+		go func() { defer b.wg.Done(); ch.run() }()
 	}
+	b.completer = newBatcher(maxBatch, 0, b.commitCompletions)
+	b.wg.Add(1)
+	go func() { defer b.wg.Done(); b.completer.run() }()
 	b.registerChatJobs()
 	b.Handle(JobMail, b.sendMail)
 	return b
@@ -120,6 +127,10 @@ func (b *Bot) Close() {
 		for _, c := range b.committers {
 			c.close()
 		}
+		for _, c := range b.changers {
+			c.close()
+		}
+		b.completer.close()
 	})
 	b.wg.Wait()
 }

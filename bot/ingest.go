@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
-	"sync"
 	"time"
 )
 
@@ -71,96 +70,10 @@ type ingestReply struct {
 	err    error
 }
 
-// committer turns queued alerts into batched transactions, one at a time.
-type committer struct {
-	bot      *Bot
-	in       chan *ingestRequest
-	maxBatch int
-	linger   time.Duration
-
-	mu     sync.RWMutex
-	closed bool
-}
-
-func (c *committer) submit(ctx context.Context, req *ingestRequest) error {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.closed {
-		return fmt.Errorf("ingest: shutting down: %w", ErrUnavailable)
-	}
-	select {
-	case c.in <- req:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (c *committer) close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.closed {
-		c.closed = true
-		close(c.in)
-	}
-}
-
-func (c *committer) run() {
-	batch := make([]*ingestRequest, 0, c.maxBatch)
-	linger := time.NewTimer(0)
-	<-linger.C
-	busy := false
-	for first := range c.in {
-		batch = append(batch[:0], first)
-		c.drain(&batch)
-		// Under load, wait a moment for more alerts: a transaction costs
-		// about the same for 5 alerts as for 100. A lone alert on a quiet
-		// system is committed at once.
-		if busy && c.linger > 0 && len(batch) < c.maxBatch {
-			linger.Reset(c.linger)
-		wait:
-			for len(batch) < c.maxBatch {
-				select {
-				case r, ok := <-c.in:
-					if !ok {
-						break wait
-					}
-					batch = append(batch, r)
-				case <-linger.C:
-					break wait
-				}
-			}
-			if !linger.Stop() {
-				select {
-				case <-linger.C:
-				default:
-				}
-			}
-		}
-		busy = len(batch) > 1
-		c.commit(batch)
-	}
-}
-
-// drain adds what is queued now, without waiting.
-func (c *committer) drain(batch *[]*ingestRequest) {
-	for len(*batch) < c.maxBatch {
-		select {
-		case r, ok := <-c.in:
-			if !ok {
-				return
-			}
-			*batch = append(*batch, r)
-		default:
-			return
-		}
-	}
-}
-
 // commit runs one transaction for the batch. When it fails for a reason other
 // than an unavailable store, each alert is tried alone so one bad alert cannot
 // refuse the others.
-func (c *committer) commit(batch []*ingestRequest) {
+func (b *Bot) commitIngest(batch []*ingestRequest) {
 	live := batch[:0:0]
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -179,32 +92,32 @@ func (c *committer) commit(batch []*ingestRequest) {
 	slices.SortStableFunc(live, func(x, y *ingestRequest) int {
 		return cmp.Or(cmp.Compare(x.alert.Service, y.alert.Service), cmp.Compare(x.alert.Fingerprint, y.alert.Fingerprint))
 	})
-	results, err := c.tryCommit(live)
+	results, err := b.tryIngest(live)
 	if err != nil && len(live) > 1 && !errors.Is(err, ErrUnavailable) {
 		for _, r := range live {
-			c.commit([]*ingestRequest{r})
+			b.commitIngest([]*ingestRequest{r})
 		}
 		return
 	}
-	now := c.bot.clock.Now()
+	now := b.clock.Now()
 	for i, r := range live {
 		if err != nil {
 			r.done <- ingestReply{err: err}
 			continue
 		}
-		if h := c.bot.hooks.IngestCommitted; h != nil {
+		if h := b.hooks.IngestCommitted; h != nil {
 			h(now.Sub(r.alert.ReceivedAt))
 		}
-		if results[i].Action == IngestOpened && c.bot.hooks.IncidentOpened != nil {
-			c.bot.hooks.IncidentOpened(results[i].Incident)
+		if results[i].Action == IngestOpened && b.hooks.IncidentOpened != nil {
+			b.hooks.IncidentOpened(results[i].Incident)
 		}
 		r.done <- ingestReply{result: results[i]}
 	}
 }
 
-// tryCommit retries once on a conflict: another replica opened the same
+// tryIngest retries once on a conflict: another replica opened the same
 // incident between our look-up and our insert.
-func (c *committer) tryCommit(batch []*ingestRequest) ([]IngestResult, error) {
+func (b *Bot) tryIngest(batch []*ingestRequest) ([]IngestResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var results []IngestResult
@@ -213,12 +126,12 @@ func (c *committer) tryCommit(batch []*ingestRequest) ([]IngestResult, error) {
 	for range 2 {
 		results = make([]IngestResult, len(batch))
 		notes = notes[:0]
-		err = c.bot.store.Update(ctx, func(tx Tx) error {
+		err = b.store.Update(ctx, func(tx Tx) error {
 			if err := tx.LockOpenIncidents(batchKeys(batch)); err != nil {
 				return err
 			}
 			for i, r := range batch {
-				res, err := c.bot.applyAlert(tx, r.alert, &notes)
+				res, err := b.applyAlert(tx, r.alert, &notes)
 				if err != nil {
 					return err
 				}
@@ -231,7 +144,7 @@ func (c *committer) tryCommit(batch []*ingestRequest) ([]IngestResult, error) {
 		}
 	}
 	if err == nil {
-		c.bot.digests.record(notes, c.bot.clock.Now())
+		b.digests.record(notes, b.clock.Now())
 	}
 	return results, err
 }

@@ -39,6 +39,9 @@ type JobQueue interface {
 	// for good (retryAt zero). It changes nothing if the job's lease was lost
 	// to another worker (attempts moved on), and reports that with ErrConflict.
 	Finish(ctx context.Context, j Job, retryAt time.Time, err error) error
+	// Complete ends many claimed jobs that are done, at once, and returns the
+	// ids of those whose lease was lost (unchanged, like Finish's ErrConflict).
+	Complete(ctx context.Context, jobs []Job) (lost []int64, err error)
 	// Wake returns a channel that receives when jobs may have become due
 	// (a commit that enqueued, here or on another replica).
 	Wake() <-chan struct{}

@@ -1,8 +1,11 @@
 package bot
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -29,7 +32,7 @@ type Classification struct {
 // change runs fn on the locked incident INC-number in one transaction, then
 // saves it and enqueues the chat update.
 func (b *Bot) change(ctx context.Context, number int64, fn func(tx Tx, inc *Incident, now time.Time) error) (Incident, error) {
-	return b.update(ctx, func(tx Tx) (Incident, error) {
+	return b.update(ctx, number, func(tx Tx) (Incident, error) {
 		inc, err := tx.IncidentByNumber(number)
 		if err != nil {
 			return inc, fmt.Errorf("INC-%d: %w", number, err)
@@ -42,7 +45,7 @@ func (b *Bot) change(ctx context.Context, number int64, fn func(tx Tx, inc *Inci
 // transaction and saves it; when fn added timeline events the chat threads
 // are brought up to date. The escalation engine makes its changes this way.
 func (b *Bot) ChangeIncident(ctx context.Context, id int64, fn func(tx Tx, inc *Incident, now time.Time) error) (Incident, error) {
-	return b.update(ctx, func(tx Tx) (Incident, error) {
+	return b.update(ctx, id, func(tx Tx) (Incident, error) {
 		inc, err := tx.IncidentByID(id)
 		if err != nil {
 			return inc, fmt.Errorf("incident %d: %w", id, err)
@@ -51,33 +54,102 @@ func (b *Bot) ChangeIncident(ctx context.Context, id int64, fn func(tx Tx, inc *
 	}, fn)
 }
 
-func (b *Bot) update(ctx context.Context, lock func(Tx) (Incident, error), fn func(tx Tx, inc *Incident, now time.Time) error) (Incident, error) {
-	var out Incident
-	synced := false
-	err := b.store.Update(ctx, func(tx Tx) error {
-		inc, err := lock(tx)
-		if err != nil {
-			return err
-		}
-		now := b.clock.Now()
-		seq := inc.LastSeq
-		if err := fn(tx, &inc, now); err != nil {
-			return err
-		}
-		if err := tx.SaveIncident(inc); err != nil {
-			return err
-		}
-		out = inc
-		if synced = inc.LastSeq != seq; !synced {
-			return nil
-		}
-		return b.enqueueChatSync(tx, inc, now, now)
-	})
-	if err == nil && synced {
-		// The sync due at once absorbed any pending digest.
-		b.digests.record([]digestNote{{incident: out.ID}}, b.clock.Now())
+// update changes one incident. Concurrent changes are committed together,
+// a batch per transaction, like ingest: a thousand escalations coming due at
+// once cost a few transactions, not a thousand.
+func (b *Bot) update(ctx context.Context, key int64, lock func(Tx) (Incident, error), fn func(tx Tx, inc *Incident, now time.Time) error) (Incident, error) {
+	req := &changeRequest{ctx: ctx, key: key, lock: lock, fn: fn, done: make(chan changeReply, 1)}
+	if err := b.changers[int(uint64(key)%uint64(len(b.changers)))].submit(ctx, req); err != nil {
+		return Incident{}, err
 	}
-	return out, err
+	select {
+	case r := <-req.done:
+		return r.inc, r.err
+	case <-ctx.Done():
+		return Incident{}, ctx.Err()
+	}
+}
+
+type changeRequest struct {
+	ctx  context.Context
+	key  int64 // the incident's number or id: one order for locks
+	lock func(Tx) (Incident, error)
+	fn   func(tx Tx, inc *Incident, now time.Time) error
+	done chan changeReply
+}
+
+type changeReply struct {
+	inc Incident
+	err error
+}
+
+// commitChanges runs a batch of changes in one transaction, in key order so
+// concurrent batches lock incidents in one order. When it fails, each change
+// is tried alone: one refused change (already acknowledged ...) must not
+// refuse the others.
+func (b *Bot) commitChanges(batch []*changeRequest) {
+	live := batch[:0:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- changeReply{err: err}
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	slices.SortStableFunc(live, func(x, y *changeRequest) int { return cmp.Compare(x.key, y.key) })
+	out := make([]Incident, len(live))
+	var synced []digestNote
+	ctx := live[0].ctx
+	if len(live) > 1 {
+		c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		ctx = c
+	}
+	err := b.store.Update(ctx, func(tx Tx) error {
+		synced = synced[:0]
+		for i, r := range live {
+			inc, err := r.lock(tx)
+			if err != nil {
+				return err
+			}
+			now := b.clock.Now()
+			before := inc
+			seq := inc.LastSeq
+			if err := r.fn(tx, &inc, now); err != nil {
+				return err
+			}
+			if inc != before {
+				if err := tx.SaveIncident(inc); err != nil {
+					return err
+				}
+			}
+			out[i] = inc
+			if inc.LastSeq == seq {
+				continue
+			}
+			if err := b.enqueueChatSync(tx, inc, now, now); err != nil {
+				return err
+			}
+			synced = append(synced, digestNote{incident: inc.ID})
+		}
+		return nil
+	})
+	if err != nil && len(live) > 1 && !errors.Is(err, ErrUnavailable) {
+		for _, r := range live {
+			b.commitChanges([]*changeRequest{r})
+		}
+		return
+	}
+	if err == nil {
+		// The syncs due at once absorbed any pending digest.
+		b.digests.record(synced, b.clock.Now())
+	}
+	for i, r := range live {
+		r.done <- changeReply{inc: out[i], err: err}
+	}
 }
 
 // Acknowledge records that actor is on it; it stops escalation. A second ack

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 )
@@ -36,6 +37,7 @@ func (b *Bot) RunJobs(ctx context.Context, rc RunnerConfig) error {
 	rc.Lease = cmpDuration(rc.Lease, 30*time.Second)
 	rc.Poll = cmpDuration(rc.Poll, time.Second)
 	slots := make(chan struct{}, rc.Concurrency)
+	freed := make(chan struct{}, 1)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	timer := time.NewTimer(0)
@@ -54,7 +56,14 @@ func (b *Bot) RunJobs(ctx context.Context, rc RunnerConfig) error {
 			slots <- struct{}{}
 			wg.Add(1)
 			go func() {
-				defer func() { <-slots; wg.Done() }()
+				defer func() {
+					<-slots
+					wg.Done()
+					select { // a slot is free: claim again
+					case freed <- struct{}{}:
+					default:
+					}
+				}()
 				b.runJob(context.WithoutCancel(ctx), j, rc.Lease)
 			}()
 		}
@@ -67,6 +76,7 @@ func (b *Bot) RunJobs(ctx context.Context, rc RunnerConfig) error {
 			return nil
 		case <-b.store.Wake():
 		case <-b.kick:
+		case <-freed:
 		case <-timer.C:
 		}
 	}
@@ -126,7 +136,13 @@ func (b *Bot) runJob(ctx context.Context, j Job, lease time.Duration) {
 			log.Warn("job failed, will retry", "retry_at", retryAt)
 		}
 	}
-	if ferr := b.store.Finish(context.WithoutCancel(ctx), j, retryAt, err); ferr != nil {
+	var ferr error
+	if err == nil && !snoozed {
+		ferr = b.complete(context.WithoutCancel(ctx), j)
+	} else {
+		ferr = b.store.Finish(context.WithoutCancel(ctx), j, retryAt, err)
+	}
+	if ferr != nil {
 		b.log.Warn("finish job", "job", j.ID, "kind", j.Kind, "err", ferr)
 	}
 	if !retryAt.IsZero() {
@@ -178,4 +194,44 @@ func cmpDuration(d, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// complete marks a done job finished. Jobs finishing at once share one
+// statement (on SQLite, one sync to disk), so a burst of due jobs is not
+// held up by their own bookkeeping.
+func (b *Bot) complete(ctx context.Context, j Job) error {
+	req := &completion{ctx: ctx, job: j, done: make(chan error, 1)}
+	if err := b.completer.submit(ctx, req); err != nil {
+		return b.store.Finish(ctx, j, time.Time{}, nil)
+	}
+	return <-req.done
+}
+
+type completion struct {
+	ctx  context.Context
+	job  Job
+	done chan error
+}
+
+func (b *Bot) commitCompletions(batch []*completion) {
+	jobs := make([]Job, len(batch))
+	for i, c := range batch {
+		jobs[i] = c.job
+	}
+	lost, err := b.store.Complete(batch[0].ctx, jobs)
+	for _, c := range batch {
+		switch {
+		case err != nil:
+			c.done <- err
+		case slices.Contains(lost, c.job.ID):
+			c.done <- fmt.Errorf("finish job %d: lease lost: %w", c.job.ID, ErrConflict)
+		default:
+			c.done <- nil
+		}
+	}
+	// Jobs of the same keys may be claimable now.
+	select {
+	case b.kick <- struct{}{}:
+	default:
+	}
 }

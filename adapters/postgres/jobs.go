@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/lib/pq"
 
 	"github.com/hotline-dev/hotline/bot"
 )
@@ -63,6 +66,21 @@ func (s *Store) Finish(ctx context.Context, j bot.Job, retryAt time.Time, jobErr
 	return nil
 }
 
+// Complete deletes many done jobs in one statement.
+func (s *Store) Complete(ctx context.Context, jobs []bot.Job) ([]int64, error) {
+	ids, attempts := make(pq.Int64Array, len(jobs)), make(pq.Int64Array, len(jobs))
+	for i, j := range jobs {
+		ids[i], attempts[i] = j.ID, int64(j.Attempts)
+	}
+	var deleted []int64
+	err := s.jobsDB.SelectContext(ctx, &deleted, `DELETE FROM jobs AS j USING unnest($1::bigint[], $2::bigint[]) AS v(id, attempts)
+		WHERE j.id = v.id AND j.attempts = v.attempts AND j.state = 'running' RETURNING j.id`, ids, attempts)
+	if err != nil {
+		return nil, fmt.Errorf("complete %d jobs: %w", len(jobs), mapErr(err))
+	}
+	return lostJobs(jobs, deleted), nil
+}
+
 // NextRunAt is the earliest moment a job becomes due: a pending job's run_at
 // or a running job's lease end.
 func (s *Store) NextRunAt(ctx context.Context) (time.Time, error) {
@@ -71,6 +89,17 @@ func (s *Store) NextRunAt(ctx context.Context) (time.Time, error) {
 		SELECT MIN(run_at) AS t FROM jobs WHERE state = 'pending'
 		UNION ALL SELECT MIN(lease_until) FROM jobs WHERE state = 'running') due`)
 	return next.Time, mapErr(err)
+}
+
+// lostJobs lists the jobs that are not among the deleted.
+func lostJobs(jobs []bot.Job, deleted []int64) []int64 {
+	var lost []int64
+	for _, j := range jobs {
+		if !slices.Contains(deleted, j.ID) {
+			lost = append(lost, j.ID)
+		}
+	}
+	return lost
 }
 
 func rowsAffected(res sql.Result, err error) (int64, error) {

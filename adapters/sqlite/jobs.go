@@ -75,6 +75,30 @@ func (s *Store) NextRunAt(ctx context.Context) (time.Time, error) {
 	return time.Parse(timeFormat, next.String)
 }
 
+// Complete deletes many done jobs in one transaction: one sync to disk.
+func (s *Store) Complete(ctx context.Context, jobs []bot.Job) ([]int64, error) {
+	var lost []int64
+	err := s.Update(ctx, func(btx bot.Tx) error {
+		t := btx.(*tx)
+		lost = lost[:0]
+		for _, j := range jobs {
+			res, err := t.exec(`DELETE FROM jobs WHERE id = ? AND state = 'running' AND attempts = ?`, j.ID, j.Attempts)
+			n, err := rowsAffected(res, err)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				lost = append(lost, j.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("complete %d jobs: %w", len(jobs), err)
+	}
+	return lost, nil
+}
+
 func rowsAffected(res sql.Result, err error) (int64, error) {
 	if err != nil {
 		return 0, err

@@ -27,6 +27,44 @@ func job(clock bot.Clock, kind, key string, in time.Duration) bot.Job {
 		MaxAttempts: 3, CreatedAt: clock.Now()}
 }
 
+// testJobsComplete ends many claims at once; a claim taken over by another
+// worker is reported lost and left alone.
+func testJobsComplete(t *testing.T, h Harness) {
+	clock := NewClock()
+	s := h.New(t, clock)
+	mustUpdate(t, s, func(tx bot.Tx) error {
+		for i := range 3 {
+			if err := tx.Enqueue(bot.Job{Kind: "k", Key: fmt.Sprint("c", i), RunAt: clock.Now(), MaxAttempts: 3, CreatedAt: clock.Now()}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	jobs, err := s.Claim(ctx(t), "w1", 10, time.Second)
+	if err != nil || len(jobs) != 3 {
+		t.Fatalf("claim: %d jobs, %v", len(jobs), err)
+	}
+	// The leases run out and another worker takes one of the jobs over.
+	clock.Advance(2 * time.Second)
+	again, err := s.Claim(ctx(t), "w2", 1, time.Minute)
+	if err != nil || len(again) != 1 {
+		t.Fatalf("takeover: %+v, %v", again, err)
+	}
+	stale := again[0]
+	lost, err := s.Complete(ctx(t), jobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lost) != 1 || lost[0] != stale.ID {
+		t.Errorf("lost %v, want only the taken-over job %d", lost, stale.ID)
+	}
+	clock.Advance(time.Hour)
+	left, err := s.Claim(ctx(t), "w3", 10, time.Minute)
+	if err != nil || len(left) != 1 || left[0].ID != stale.ID {
+		t.Errorf("after Complete: %+v (%v), want only the taken-over job left", left, err)
+	}
+}
+
 func testJobsClaimAndFinish(t *testing.T, h Harness) {
 	clock := NewClock()
 	s := h.New(t, clock)

@@ -57,6 +57,7 @@ func Exercise(t *testing.T, h Harness) {
 	t.Run("TimelineAppendOnly", func(t *testing.T) { testTimelineAppendOnly(t, h) })
 	t.Run("Threads", func(t *testing.T) { testThreads(t, h) })
 	t.Run("JobsClaimAndFinish", func(t *testing.T) { testJobsClaimAndFinish(t, h) })
+	t.Run("JobsComplete", func(t *testing.T) { testJobsComplete(t, h) })
 	t.Run("JobsCoalesceByKey", func(t *testing.T) { testJobsCoalesce(t, h) })
 	t.Run("JobsLeaseExpiry", func(t *testing.T) { testJobsLeaseExpiry(t, h) })
 	t.Run("JobsConcurrentClaims", func(t *testing.T) { testJobsConcurrentClaims(t, h) })
