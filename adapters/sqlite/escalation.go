@@ -26,12 +26,12 @@ func (t *tx) IncidentByID(id int64) (bot.Incident, error) {
 
 func (t *tx) Escalation(incidentID int64) (bot.Escalation, error) {
 	var e bot.Escalation
-	err := t.tx.GetContext(t.ctx, &e, `SELECT `+escalationColumns+` FROM escalations WHERE incident_id = ?`, incidentID)
+	err := t.get(&e, `SELECT `+escalationColumns+` FROM escalations WHERE incident_id = ?`, incidentID)
 	return e, notFound(err)
 }
 
 func (t *tx) SaveEscalation(e bot.Escalation) error {
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO escalations (`+escalationColumns+`)
+	_, err := t.exec(`INSERT INTO escalations (`+escalationColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (incident_id) DO UPDATE SET policy = excluded.policy, phase = excluded.phase,
 			round = excluded.round, step = excluded.step, contact_index = excluded.contact_index,
@@ -45,19 +45,19 @@ func (t *tx) SaveEscalation(e bot.Escalation) error {
 
 func (t *tx) CallAttempts(incidentID int64) ([]bot.CallAttempt, error) {
 	var out []bot.CallAttempt
-	err := t.tx.SelectContext(t.ctx, &out, `SELECT `+attemptColumns+` FROM call_attempts
+	err := t.sel(&out, `SELECT `+attemptColumns+` FROM call_attempts
 		WHERE incident_id = ? ORDER BY created_at, round, step, contact_index`, incidentID)
 	return out, err
 }
 
 func (t *tx) CallAttempt(id string) (bot.CallAttempt, error) {
 	var a bot.CallAttempt
-	err := t.tx.GetContext(t.ctx, &a, `SELECT `+attemptColumns+` FROM call_attempts WHERE id = ?`, id)
+	err := t.get(&a, `SELECT `+attemptColumns+` FROM call_attempts WHERE id = ?`, id)
 	return a, notFound(err)
 }
 
 func (t *tx) SaveCallAttempt(a bot.CallAttempt) error {
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO call_attempts (`+attemptColumns+`)
+	_, err := t.exec(`INSERT INTO call_attempts (`+attemptColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET status = excluded.status, call_id = excluded.call_id,
 			slot_at = excluded.slot_at, placed_at = excluded.placed_at, ended_at = excluded.ended_at`,
@@ -72,7 +72,7 @@ func (t *tx) SaveCallAttempt(a bot.CallAttempt) error {
 func (t *tx) ReservePhoneSlot(account string, now time.Time, interval time.Duration) (time.Time, error) {
 	// One writer at a time: read, then move the account's next turn on.
 	var next time.Time
-	err := t.tx.GetContext(t.ctx, &next, `SELECT next_at FROM phone_pacing WHERE account = ?`, account)
+	err := t.get(&next, `SELECT next_at FROM phone_pacing WHERE account = ?`, account)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, fmt.Errorf("reserve phone slot: %w", err)
 	}
@@ -80,7 +80,7 @@ func (t *tx) ReservePhoneSlot(account string, now time.Time, interval time.Durat
 	if next.After(slot) {
 		slot = next.UTC()
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO phone_pacing (account, next_at) VALUES (?, ?)
+	if _, err := t.exec(`INSERT INTO phone_pacing (account, next_at) VALUES (?, ?)
 		ON CONFLICT (account) DO UPDATE SET next_at = excluded.next_at`, account, slot.Add(interval)); err != nil {
 		return time.Time{}, fmt.Errorf("reserve phone slot: %w", err)
 	}
@@ -88,7 +88,7 @@ func (t *tx) ReservePhoneSlot(account string, now time.Time, interval time.Durat
 }
 
 func (t *tx) AddOverride(o *bot.Override) error {
-	err := t.tx.GetContext(t.ctx, &o.ID, `INSERT INTO oncall_overrides (schedule, contact, starts_at, ends_at, created_by, created_at)
+	err := t.get(&o.ID, `INSERT INTO oncall_overrides (schedule, contact, starts_at, ends_at, created_by, created_at)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
 		o.Schedule, o.Contact, o.Start.UTC(), o.End.UTC(), o.CreatedBy, o.CreatedAt.UTC())
 	if err != nil {
@@ -99,7 +99,7 @@ func (t *tx) AddOverride(o *bot.Override) error {
 
 func (t *tx) OverridesAt(at time.Time) ([]bot.Override, error) {
 	var out []bot.Override
-	err := t.tx.SelectContext(t.ctx, &out, `SELECT id, schedule, contact, starts_at, ends_at, created_by, created_at
+	err := t.sel(&out, `SELECT id, schedule, contact, starts_at, ends_at, created_by, created_at
 		FROM oncall_overrides WHERE starts_at <= ? AND ends_at > ? ORDER BY starts_at, id`, at.UTC(), at.UTC())
 	return out, err
 }

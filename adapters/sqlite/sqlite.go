@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/pressly/goose/v3"
@@ -30,6 +31,10 @@ type Store struct {
 	clock bot.Clock
 	log   *slog.Logger
 	wake  chan struct{}
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sqlx.Stmt // prepared on the writer connection
+	wanted map[string]bool       // missed by a transaction: prepare after it
 }
 
 var _ bot.Store = (*Store)(nil)
@@ -94,6 +99,46 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// maxPrepared bounds the statement cache; queries past it run unprepared.
+const maxPrepared = 256
+
+// prepared returns the writer's prepared statement for query, or false. A
+// transaction holds the one writer connection, so a statement cannot be
+// prepared while one runs: a miss is noted and prepared after the commit.
+// SQLite spends more time parsing a small statement than running it.
+func (s *Store) prepared(query string) (*sqlx.Stmt, bool) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	st, ok := s.stmts[query]
+	if !ok && len(s.stmts)+len(s.wanted) < maxPrepared {
+		if s.wanted == nil {
+			s.wanted = map[string]bool{}
+		}
+		s.wanted[query] = true
+	}
+	return st, ok
+}
+
+// prepareWanted prepares the statements transactions missed.
+func (s *Store) prepareWanted(ctx context.Context) {
+	s.stmtMu.Lock()
+	wanted := s.wanted
+	s.wanted = nil
+	s.stmtMu.Unlock()
+	for q := range wanted {
+		st, err := s.db.PreparexContext(ctx, q)
+		if err != nil {
+			continue // it runs unprepared, as before
+		}
+		s.stmtMu.Lock()
+		if s.stmts == nil {
+			s.stmts = map[string]*sqlx.Stmt{}
+		}
+		s.stmts[q] = st
+		s.stmtMu.Unlock()
+	}
 }
 
 func (s *Store) migrate(ctx context.Context) error {

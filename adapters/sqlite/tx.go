@@ -24,7 +24,7 @@ func (s *Store) Update(ctx context.Context, fn func(bot.Tx) error) error {
 	if err != nil {
 		return mapErr(err)
 	}
-	t := &tx{ctx: ctx, tx: sqlTx, open: map[[2]string]*bot.Incident{}, byNumber: map[int64]*bot.Incident{}}
+	t := &tx{store: s, ctx: ctx, tx: sqlTx, open: map[[2]string]*bot.Incident{}, byNumber: map[int64]*bot.Incident{}}
 	if err := fn(t); err != nil {
 		sqlTx.Rollback()
 		return mapErr(err)
@@ -36,6 +36,7 @@ func (s *Store) Update(ctx context.Context, fn func(bot.Tx) error) error {
 	if err := sqlTx.Commit(); err != nil {
 		return mapErr(err)
 	}
+	s.prepareWanted(ctx)
 	if t.jobsChanged > 0 {
 		s.signal()
 	}
@@ -43,6 +44,7 @@ func (s *Store) Update(ctx context.Context, fn func(bot.Tx) error) error {
 }
 
 type tx struct {
+	store    *Store
 	ctx      context.Context
 	tx       *sqlx.Tx
 	open     map[[2]string]*bot.Incident // locked in this tx, by service and fingerprint
@@ -88,7 +90,7 @@ func (t *tx) IncidentByNumber(number int64) (bot.Incident, error) {
 
 func (t *tx) lockOne(query string, args ...any) (bot.Incident, error) {
 	var inc bot.Incident
-	if err := t.tx.GetContext(t.ctx, &inc, query, args...); err != nil {
+	if err := t.get(&inc, query, args...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return bot.Incident{}, bot.ErrNotFound
 		}
@@ -196,7 +198,7 @@ func (t *tx) flush() error {
 
 func (t *tx) flushIncidents() error {
 	for _, inc := range t.dirty {
-		_, err := t.tx.ExecContext(t.ctx, `UPDATE incidents SET title = ?, status = ?, severity = ?, impact = ?,
+		_, err := t.exec(`UPDATE incidents SET title = ?, status = ?, severity = ?, impact = ?,
 			urgency = ?, priority = ?, owner = ?, alert_count = ?, acknowledged_at = ?, resolved_at = ?,
 			last_hash = ?, last_seq = ? WHERE id = ?`,
 			inc.Title, inc.Status, inc.Severity, inc.Impact, inc.Urgency, inc.Priority, inc.Owner,
@@ -238,7 +240,12 @@ func (t *tx) insertRows(table, columns string, rows [][]any, suffix string) (int
 			args = append(args, row...)
 		}
 		q.WriteString(suffix)
-		res, err := t.tx.ExecContext(t.ctx, q.String(), args...)
+		run := t.tx.ExecContext
+		if len(part) <= 8 {
+			// Few shapes, used all the time: worth preparing.
+			run = func(_ context.Context, q string, args ...any) (sql.Result, error) { return t.exec(q, args...) }
+		}
+		res, err := run(t.ctx, q.String(), args...)
 		if err != nil {
 			return 0, fmt.Errorf("insert into %s: %w", table, err)
 		}
@@ -254,4 +261,27 @@ func utcPtr(t *time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
+}
+
+// get, sel and exec run query as a statement prepared once on the writer
+// connection, or as it is until it has been.
+func (t *tx) get(dest any, query string, args ...any) error {
+	if st, ok := t.store.prepared(query); ok {
+		return t.tx.StmtxContext(t.ctx, st).GetContext(t.ctx, dest, args...)
+	}
+	return t.tx.GetContext(t.ctx, dest, query, args...)
+}
+
+func (t *tx) sel(dest any, query string, args ...any) error {
+	if st, ok := t.store.prepared(query); ok {
+		return t.tx.StmtxContext(t.ctx, st).SelectContext(t.ctx, dest, args...)
+	}
+	return t.tx.SelectContext(t.ctx, dest, query, args...)
+}
+
+func (t *tx) exec(query string, args ...any) (sql.Result, error) {
+	if st, ok := t.store.prepared(query); ok {
+		return t.tx.StmtxContext(t.ctx, st).ExecContext(t.ctx, args...)
+	}
+	return t.tx.ExecContext(t.ctx, query, args...)
 }
