@@ -20,13 +20,11 @@ const findCallSkew = 5 * time.Second
 func (e *Engine) placeCall(ctx context.Context, j bot.Job) error {
 	id := string(j.Payload)
 	var (
-		call      bot.Call
-		ask       bool // placed before by a worker that died: find it first
-		since     time.Time
-		wait      time.Time
-		due       time.Time
-		proceed   bool
-		requested time.Time
+		call    dialing
+		ask     bool // placed before by a worker that died: find it first
+		since   time.Time
+		wait    time.Time
+		proceed bool
 	)
 	_, err := e.bot.ChangeIncident(ctx, j.IncidentID, func(tx bot.Tx, inc *bot.Incident, now time.Time) error {
 		a, err := tx.CallAttempt(id)
@@ -48,14 +46,14 @@ func (e *Engine) placeCall(ctx context.Context, j bot.Job) error {
 		if a.Status == bot.AttemptPlacing {
 			ask, since = true, a.PlacedAt.Add(-findCallSkew)
 		} else {
-			if a.SlotAt == nil {
+			if a.SlotAt == nil && e.pace > 0 {
 				slot, err := tx.ReservePhoneSlot(e.account, now, e.pace)
 				if err != nil {
 					return err
 				}
 				a.SlotAt = &slot
 			}
-			if a.SlotAt.After(now) {
+			if a.SlotAt != nil && a.SlotAt.After(now) {
 				wait = *a.SlotAt
 				return tx.SaveCallAttempt(a)
 			}
@@ -64,13 +62,7 @@ func (e *Engine) placeCall(ctx context.Context, j bot.Job) error {
 				return err
 			}
 		}
-		due = a.CreatedAt
-		if a.SlotAt != nil && a.SlotAt.After(due) {
-			due = *a.SlotAt
-		}
-		proceed, requested = true, now
-		call = bot.Call{AttemptID: a.ID, To: a.Phone, Locale: e.contactLocale(a.Contact), ContactName: e.contactName(a.Contact),
-			ServiceName: e.serviceName(inc.Service), Incident: *inc, RingFor: e.ringTimeout(st.Policy, a.Step)}
+		proceed, call = true, e.callFor(a, inc, e.ringTimeout(st.Policy, a.Step))
 		return nil
 	})
 	switch {
@@ -81,34 +73,53 @@ func (e *Engine) placeCall(ctx context.Context, j bot.Job) error {
 	case !proceed:
 		return nil
 	}
+	return e.dial(ctx, j.IncidentID, call, ask, since, j.Attempts, j.MaxAttempts)
+}
+
+// dial places a call whose attempt is marked placing; ask: a worker that
+// died may have placed it already, so look for it first. Retryable errors
+// are returned while tries are left; otherwise the attempt fails and the
+// escalation moves on.
+func (e *Engine) dial(ctx context.Context, incidentID int64, call dialing, ask bool, since time.Time, try, maxTries int) error {
+	id := call.AttemptID
 	log := e.log.With("incident", call.Incident.Ref(), "attempt", id, "to", bot.MaskPhone(call.To))
 	if ask {
 		callID, err := e.phone.FindCall(ctx, call.To, since)
 		switch {
 		case err == nil:
 			log.Info("call was placed before a restart; not calling again", "call", callID)
-			return e.placed(ctx, j.IncidentID, id, callID)
+			return e.placed(ctx, incidentID, id, callID)
 		case !errors.Is(err, bot.ErrNotFound):
 			return fmt.Errorf("look for call %s: %w", id, err)
 		}
 	}
 	if h := e.hooks.CallRequested; h != nil {
-		h(requested.Sub(due))
+		h(e.clock.Now().Sub(call.due))
 	}
-	callID, err := e.phone.PlaceCall(ctx, call)
+	callID, err := e.phone.PlaceCall(ctx, call.Call)
 	if err != nil {
 		if h := e.hooks.CallFailed; h != nil {
 			h(err)
 		}
 		var retry *bot.RetryableError
-		if errors.As(err, &retry) && j.Attempts < j.MaxAttempts {
+		if errors.As(err, &retry) && try < maxTries {
 			return err // the attempt stays "placing": the retry asks first
 		}
 		log.Error("call failed; moving on", "err", err)
-		return e.ended(ctx, j.IncidentID, id, bot.AttemptFailed)
+		return e.ended(ctx, incidentID, id, bot.AttemptFailed)
 	}
-	log.Info("call placed", "call", callID)
-	return e.placed(ctx, j.IncidentID, id, callID)
+	return e.placed(ctx, incidentID, id, callID)
+}
+
+// callFor is the request for attempt a, due at its turn in the pace or
+// else when it was decided.
+func (e *Engine) callFor(a bot.CallAttempt, inc *bot.Incident, ringFor time.Duration) dialing {
+	due := a.CreatedAt
+	if a.SlotAt != nil && a.SlotAt.After(due) {
+		due = *a.SlotAt
+	}
+	return dialing{due: due, Call: bot.Call{AttemptID: a.ID, To: a.Phone, Locale: e.contactLocale(a.Contact),
+		ContactName: e.contactName(a.Contact), ServiceName: e.serviceName(inc.Service), Incident: *inc, RingFor: ringFor}}
 }
 
 // placed records the call id of a placed attempt; its ring time starts now.
@@ -126,6 +137,9 @@ func (e *Engine) placed(ctx context.Context, incidentID int64, attemptID, callID
 		}
 		if err := tx.SaveCallAttempt(a); err != nil {
 			return err
+		}
+		if now.Sub(a.CreatedAt) < time.Second {
+			return nil // the ring deadline set with the decision still holds
 		}
 		return e.step(tx, inc, now, Event{Kind: EventPlaced, Attempt: attemptID})
 	})

@@ -1,14 +1,17 @@
 package escalation
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hotline-dev/hotline/bot"
@@ -20,6 +23,11 @@ const (
 	JobCall   = "escalation.call"   // place one call (key call:<attempt>)
 	JobHangUp = "escalation.hangup" // end a call nobody needs any more (key hangup:<attempt>)
 )
+
+// callBackupDelay is when the call job of a call placed straight after its
+// decision runs: only if the process died before it could record the call.
+// It is longer than a call request can take, so the two never race.
+const callBackupDelay = time.Minute
 
 const (
 	callMaxAttempts   = 8
@@ -40,8 +48,9 @@ type Config struct {
 	// PhoneAccount names the account whose pace CallsPerSecond sets (the
 	// Twilio account SID), shared by every replica.
 	PhoneAccount   string
-	CallsPerSecond float64 // default 1; +Inf: no pace
-	Locale         string  // for contacts without one, timelines and mail; default en
+	CallsPerSecond float64   // default 1; +Inf: no pace
+	Locale         string    // for contacts without one, timelines and mail; default en
+	Clock          bot.Clock // default the wall clock
 	Logger         *slog.Logger
 	Hooks          Hooks
 }
@@ -66,6 +75,7 @@ type Engine struct {
 	account         string
 	pace            time.Duration
 	locale          string
+	clock           bot.Clock
 	log             *slog.Logger
 	hooks           Hooks
 	bot             *bot.Bot
@@ -84,6 +94,7 @@ func New(cfg Config) (*Engine, error) {
 		phone:           cfg.Phone,
 		account:         cfg.PhoneAccount,
 		locale:          cfg.Locale,
+		clock:           cmp.Or[bot.Clock](cfg.Clock, bot.SystemClock),
 		log:             cfg.Logger,
 		hooks:           cfg.Hooks,
 	}
@@ -148,7 +159,7 @@ func (e *Engine) Start(tx bot.Tx, inc *bot.Incident, now time.Time) error {
 	if _, calls := pol.For(inc.Severity); !calls {
 		return nil
 	}
-	return e.decide(tx, inc, pol, bot.Escalation{IncidentID: inc.ID}, nil, now, Event{Kind: EventStart})
+	return e.decide(tx, inc, pol, bot.Escalation{IncidentID: inc.ID}, nil, now, Event{Kind: EventStart}, nil)
 }
 
 // Stop ends the escalation: inc was acknowledged or resolved (bot.Escalator).
@@ -199,16 +210,42 @@ func (e *Engine) CallNow(ctx context.Context, number int64, by bot.Actor) (bot.E
 	return st, err
 }
 
-// tick runs the escalation's timer.
+// tick runs the escalation's timer. The calls it decides on leave from
+// here, right after the commit, not through a job of their own: a thousand
+// escalations coming due at once must not wait for a thousand more claims.
 func (e *Engine) tick(ctx context.Context, j bot.Job) error {
+	var dial []dialing
 	_, err := e.bot.ChangeIncident(ctx, j.IncidentID, func(tx bot.Tx, inc *bot.Incident, now time.Time) error {
-		return e.step(tx, inc, now, Event{Kind: EventTimer})
+		dial = dial[:0]
+		return e.stepDialing(tx, inc, now, Event{Kind: EventTimer}, &dial)
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	for _, d := range dial {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// A failure here is the call job's to retry (it asks first).
+			if err := e.dial(ctx, j.IncidentID, d, false, time.Time{}, 1, callMaxAttempts); err != nil {
+				e.log.Warn("call failed; its job retries it", "incident", d.Incident.Ref(), "attempt", d.AttemptID, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+	return nil
 }
 
 // step loads the incident's escalation and applies ev to it.
 func (e *Engine) step(tx bot.Tx, inc *bot.Incident, now time.Time, ev Event) error {
+	return e.stepDialing(tx, inc, now, ev, nil)
+}
+
+// stepDialing is step; with dial set, the calls decided are marked placing
+// and listed there for the caller to place after the commit, their call
+// jobs kept as a late backup.
+func (e *Engine) stepDialing(tx bot.Tx, inc *bot.Incident, now time.Time, ev Event, dial *[]dialing) error {
 	st, err := tx.Escalation(inc.ID)
 	if errors.Is(err, bot.ErrNotFound) {
 		return nil // a chat-only service, or a severity that never calls
@@ -228,17 +265,23 @@ func (e *Engine) step(tx bot.Tx, inc *bot.Incident, now time.Time, ev Event) err
 	if err != nil {
 		return err
 	}
-	return e.decide(tx, inc, pol, st, attempts, now, ev)
+	return e.decide(tx, inc, pol, st, attempts, now, ev, dial)
+}
+
+// dialing is a call request and the moment it was due.
+type dialing struct {
+	bot.Call
+	due time.Time
 }
 
 // decide runs Decide and carries out its decision in tx.
-func (e *Engine) decide(tx bot.Tx, inc *bot.Incident, pol Policy, st bot.Escalation, attempts []bot.CallAttempt, now time.Time, ev Event) error {
+func (e *Engine) decide(tx bot.Tx, inc *bot.Incident, pol Policy, st bot.Escalation, attempts []bot.CallAttempt, now time.Time, ev Event, dial *[]dialing) error {
 	var overrides []bot.Override
 	loaded := false
 	var loadErr error
 	in := Input{Policy: pol, Severity: inc.Severity, State: st, Attempts: attempts, Now: now,
 		Roster: func(step int) []bot.Contact {
-			if !loaded {
+			if !loaded && slices.ContainsFunc(pol.Steps[step].Call, isSchedule) {
 				overrides, loadErr = tx.OverridesAt(now)
 				loaded = true
 			}
@@ -276,11 +319,18 @@ func (e *Engine) decide(tx bot.Tx, inc *bot.Incident, pol Policy, st bot.Escalat
 	for _, c := range d.Calls {
 		a := bot.CallAttempt{ID: newAttemptID(), IncidentID: inc.ID, Round: c.Round, Step: c.Step, Index: c.Index,
 			Contact: c.Contact.ID, Phone: c.Contact.Phone, Status: bot.AttemptPending, CreatedAt: now}
+		runAt := now
+		if dial != nil && e.pace == 0 {
+			// Placed by the caller right after the commit; the job is the
+			// backup should this process die first, and asks before calling.
+			a.Status, a.PlacedAt, runAt = bot.AttemptPlacing, &now, now.Add(callBackupDelay)
+			*dial = append(*dial, e.callFor(a, inc, c.RingFor))
+		}
 		if err := tx.SaveCallAttempt(a); err != nil {
 			return err
 		}
 		if err := tx.Enqueue(bot.Job{Kind: JobCall, Key: "call:" + a.ID, IncidentID: inc.ID, Payload: []byte(a.ID),
-			RunAt: now, MaxAttempts: callMaxAttempts, CreatedAt: now}); err != nil {
+			RunAt: runAt, MaxAttempts: callMaxAttempts, CreatedAt: now}); err != nil {
 			return err
 		}
 		text := e.text(textCalling, c.Contact.Name, bot.MaskPhone(c.Contact.Phone))
@@ -299,6 +349,8 @@ func (e *Engine) decide(tx bot.Tx, inc *bot.Incident, pol Policy, st bot.Escalat
 	}
 	return nil
 }
+
+func isSchedule(target string) bool { return strings.HasPrefix(target, ScheduleTarget) }
 
 // roster resolves a step's call list at now: schedules to whoever is on
 // call, each contact once, only contacts with a phone.

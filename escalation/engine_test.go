@@ -405,3 +405,27 @@ func TestEngineConfigProblems(t *testing.T) {
 		}
 	}
 }
+
+// A call the timer places straight after its decision has a backup job: if
+// the request's outcome is lost, the job asks the phone before calling again.
+func TestEngineTimerCallBackup(t *testing.T) {
+	onStores(t, func(t *testing.T, open func(bot.Clock) bot.Store) {
+		w := newWorld(t, open, sequential(5*time.Minute, "tanaka"))
+		inc := w.ingest("disk", bot.Sev2)
+		w.phone.fail, w.phone.lostResponse = []error{bot.Retryable(errors.New("read: connection reset"), 0)}, true
+		w.advance(5 * time.Minute)
+		w.wantCalled("田中")
+		if a := w.attempt(inc, 0); a.Status != bot.AttemptPlacing {
+			t.Fatalf("attempt %s after the lost response, want placing", a.Status)
+		}
+		w.advance(callBackupDelay - time.Second)
+		if w.phone.finds != 0 {
+			t.Errorf("the backup ran early")
+		}
+		w.advance(time.Second)
+		w.wantCalled("田中")
+		if a := w.attempt(inc, 0); a.Status != bot.AttemptRinging || a.CallID != "CA1" || w.phone.finds != 1 {
+			t.Errorf("after the backup: %+v, finds %d", a, w.phone.finds)
+		}
+	})
+}

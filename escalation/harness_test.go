@@ -22,27 +22,32 @@ import (
 // onStores runs an engine scenario on both stores: escalation is only as
 // durable as the store under it.
 func onStores(t *testing.T, scenario func(t *testing.T, open func(bot.Clock) bot.Store)) {
-	t.Run("sqlite", func(t *testing.T) {
-		scenario(t, func(c bot.Clock) bot.Store {
-			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "h.db"), sqlite.Options{Clock: c})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		})
-	})
-	t.Run("postgres", func(t *testing.T) {
-		dsn := pgtest.NewDatabase(t)
-		scenario(t, func(c bot.Clock) bot.Store {
-			s, err := postgres.Open(context.Background(), dsn, postgres.Options{Clock: c, Migrate: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		})
-	})
+	t.Run("sqlite", func(t *testing.T) { scenario(t, sqliteOpener(t)) })
+	t.Run("postgres", func(t *testing.T) { scenario(t, postgresOpener(t)) })
+}
+
+func sqliteOpener(t testing.TB) func(bot.Clock) bot.Store {
+	return func(c bot.Clock) bot.Store {
+		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "h.db"), sqlite.Options{Clock: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+}
+
+// postgresOpener opens stores on one fresh database per test.
+func postgresOpener(t testing.TB) func(bot.Clock) bot.Store {
+	dsn := pgtest.NewDatabase(t)
+	return func(c bot.Clock) bot.Store {
+		s, err := postgres.Open(context.Background(), dsn, postgres.Options{Clock: c, Migrate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
 }
 
 // fakePhone is the bot.Phone port for engine tests; the Twilio adapter is
@@ -164,8 +169,8 @@ func newWorld(t *testing.T, open func(bot.Clock) bot.Store, pol Policy, opts ...
 	cfg := Config{
 		Policies: []Policy{pol}, Contacts: contacts, ServicePolicies: map[string]string{"web": pol.ID},
 		ServiceNames: map[string]string{"web": "Web shop"}, Phone: w.phone, PhoneAccount: "AC1", CallsPerSecond: math.Inf(1),
-		Logger: quiet,
-		Hooks:  Hooks{CallRequested: func(late time.Duration) { w.lateMu.Lock(); w.late = append(w.late, late); w.lateMu.Unlock() }},
+		Logger: quiet, Clock: w.clock,
+		Hooks: Hooks{CallRequested: func(late time.Duration) { w.lateMu.Lock(); w.late = append(w.late, late); w.lateMu.Unlock() }},
 	}
 	for _, o := range opts {
 		o(&cfg)
