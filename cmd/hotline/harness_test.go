@@ -79,7 +79,12 @@ func freeAddr(t *testing.T) string {
 // startServe runs the binary in dir with args and waits until it is ready.
 func startServe(t *testing.T, dir string, env []string, args ...string) *proc {
 	t.Helper()
-	addr := freeAddr(t)
+	return startServeAt(t, freeAddr(t), dir, env, args...)
+}
+
+// startServeAt is startServe on a chosen address (one a config names).
+func startServeAt(t *testing.T, addr, dir string, env []string, args ...string) *proc {
+	t.Helper()
 	cmd := exec.Command(binary, append([]string{"serve", "--listen", addr}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)

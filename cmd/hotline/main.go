@@ -26,6 +26,7 @@ const usage = `hotline — chat-ops incident bot with phone escalation
 Usage:
   hotline serve [--config FILE] [--listen ADDR]
                                          run Hotline (no config: SQLite, console chat, dry-run phone)
+  hotline demo [--locale en|ja]          the whole story in ~20 s: alert → chat → no ack → calls → press 1 → resolved
   hotline migrate [--config FILE]        apply database migrations and exit
   hotline config check FILE              validate a config file, naming every problem
   hotline audit verify [--config FILE]   check every incident's timeline hash chain
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		err = serveCmd(ctx, args[1:], stdout, stderr)
+	case "demo":
+		err = demoCmd(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		err = migrateCmd(ctx, args[1:], stderr)
 	case "config":

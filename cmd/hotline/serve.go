@@ -17,8 +17,10 @@ import (
 
 	"github.com/hotline-dev/hotline/adapters/api"
 	"github.com/hotline-dev/hotline/adapters/console"
+	"github.com/hotline-dev/hotline/adapters/twilio"
 	"github.com/hotline-dev/hotline/adapters/webhook"
 	"github.com/hotline-dev/hotline/bot"
+	"github.com/hotline-dev/hotline/escalation"
 )
 
 // shutdownGrace bounds how long in-flight requests and jobs get on SIGTERM.
@@ -47,42 +49,17 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		debug.SetGCPercent(400)
 	}
 
-	st, err := openStore(ctx, cfg.Database.URL, storeOptions{Logger: log})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-
 	var firstRun *quickStart
 	if !fromFile {
 		firstRun = addQuickStart(cfg)
 	}
 	warnNotWired(cfg, log)
-	services, chats, terminal := chatWiring(cfg, stdout)
-	reg, hooks := newMetrics()
-	// Measured with hotline-bench on 2 cores: PostgreSQL gains from two
-	// batches in flight; SQLite has one writer anyway.
-	committers, batchLinger := 1, 2*time.Millisecond
-	if isPostgres(cfg.Database.URL) {
-		committers = 2
-	}
-	b := bot.New(bot.Config{Store: st, Logger: log, Services: services, Chats: chats, Hooks: hooks, Committers: committers,
-		BatchLinger: batchLinger})
-
-	hooksHandler, err := webhook.NewHandler(webhook.Config{
-		Integrations: webhookIntegrations(cfg, log),
-		Bot:          b,
-		Logger:       log,
-		MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
-		Metrics:      reg,
-	})
+	a, err := newApp(ctx, cfg, log, stdout)
 	if err != nil {
-		b.Close()
 		return err
 	}
-	mux := http.NewServeMux()
-	hooksHandler.Register(mux)
-	api.New(api.Config{Store: st, Token: cfg.HTTP.APIToken, Logger: log, Gatherer: reg}).Register(mux)
+	defer a.store.Close()
+	b, mux, terminal := a.bot, a.mux, a.terminal
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
@@ -98,15 +75,22 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		go func() { log.Warn("debug server", "err", http.ListenAndServe(addr, debugMux())) }()
 	}
 
+	// A job's lease is how long a dead replica's claimed work waits before
+	// another takes it over.
+	lease, err := envDuration("HOTLINE_JOB_LEASE")
+	if err != nil {
+		b.Close()
+		return err
+	}
 	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	jobsDone := make(chan struct{})
 	go func() {
 		defer close(jobsDone)
-		b.RunJobs(jobsCtx, bot.RunnerConfig{Worker: workerName()})
+		b.RunJobs(jobsCtx, bot.RunnerConfig{Worker: workerName(), Lease: lease})
 	}()
 
 	log.Info("hotline ready", "listen", ln.Addr().String(), "database", redactURL(cfg.Database.URL),
-		"services", len(services), "startup_ms", time.Since(started).Milliseconds(), "version", version)
+		"services", len(cfg.Services), "startup_ms", time.Since(started).Milliseconds(), "version", version)
 	if firstRun != nil {
 		firstRun.print(stdout, ln.Addr(), cfg.Database.URL)
 	}
@@ -124,20 +108,94 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	// Order: stop taking requests (answering those under way), let the
-	// ingest batches commit, then stop claiming jobs and wait for running ones.
+	// Order: stop taking requests (answering those under way, whose alerts
+	// commit before their answer), stop claiming jobs and wait for the running
+	// ones, whose changes commit through the bot, then close the bot.
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
-	b.Close()
 	stopJobs()
 	select {
 	case <-jobsDone:
 	case <-shutdownCtx.Done():
 		log.Warn("jobs still running at shutdown; their leases will expire and another run takes them")
 	}
+	b.Close()
 	log.Info("stopped")
 	return nil
+}
+
+// app is Hotline wired from a config: what serve and demo run.
+type app struct {
+	store    store
+	bot      *bot.Bot
+	engine   *escalation.Engine
+	mux      *http.ServeMux
+	terminal *console.Chat // the console chat, when no chat platform is configured
+}
+
+// newApp opens the store and wires the bot, the escalation engine and the
+// HTTP endpoints. The caller closes the store; on error nothing is left open.
+func newApp(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer) (*app, error) {
+	st, err := openStore(ctx, cfg.Database.URL, storeOptions{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	a, err := wireApp(cfg, st, log, stdout)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func wireApp(cfg *Config, st store, log *slog.Logger, stdout io.Writer) (*app, error) {
+	services, chats, terminal := chatWiring(cfg, stdout)
+	reg, hooks := newMetrics()
+	phone, account, err := phoneWiring(cfg, stdout, log)
+	if err != nil {
+		return nil, err
+	}
+	mailer, err := mailerWiring(cfg, stdout)
+	if err != nil {
+		return nil, err
+	}
+	ec, err := escalationConfig(cfg, phone, account, log, callMetrics(reg))
+	if err != nil {
+		return nil, err
+	}
+	eng, err := escalation.New(ec)
+	if err != nil {
+		return nil, err
+	}
+	// Measured with hotline-bench on 2 cores: PostgreSQL gains from two
+	// batches in flight; SQLite has one writer anyway.
+	committers, batchLinger := 1, 2*time.Millisecond
+	if isPostgres(cfg.Database.URL) {
+		committers = 2
+	}
+	b := bot.New(bot.Config{Store: st, Logger: log, Services: services, Chats: chats, Hooks: hooks, Committers: committers,
+		BatchLinger: batchLinger, Escalator: eng, Mailer: mailer})
+	eng.Register(b)
+
+	hooksHandler, err := webhook.NewHandler(webhook.Config{
+		Integrations: webhookIntegrations(cfg, log),
+		Bot:          b,
+		Logger:       log,
+		MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
+		Metrics:      reg,
+	})
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	hooksHandler.Register(mux)
+	api.New(api.Config{Store: st, Token: cfg.HTTP.APIToken, Logger: log, Gatherer: reg}).Register(mux)
+	if cfg.Phone.Twilio != nil {
+		mux.Handle("/v1/twilio/", twilio.NewHandler(twilioConfig(cfg, log), eng))
+	}
+	return &app{store: st, bot: b, engine: eng, mux: mux, terminal: terminal}, nil
 }
 
 // chatWiring turns configured services into bot services and picks the chat
@@ -174,10 +232,8 @@ func warnNotWired(cfg *Config, log *slog.Logger) {
 	for name, set := range map[string]bool{
 		"chat.slack":   cfg.Chat.Slack != nil,
 		"chat.discord": cfg.Chat.Discord != nil,
-		"phone.twilio": cfg.Phone.Twilio != nil,
 		"mail.smtp":    cfg.Mail.SMTP != nil,
 		"mail.imap":    cfg.Mail.IMAP != nil,
-		"policies":     len(cfg.Policies) > 0,
 	} {
 		if set {
 			log.Warn("configured but not wired in this version: it is validated and not used yet", "section", name)
@@ -240,6 +296,19 @@ func randomToken() string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// envDuration reads a duration like "30s" from the environment; unset is 0.
+func envDuration(name string) (time.Duration, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s=%q: want a positive duration like 30s", name, v)
+	}
+	return d, nil
 }
 
 func workerName() string {
