@@ -179,13 +179,12 @@ func (e *Engine) ChatFailed(ctx context.Context, inc bot.Incident, cause error) 
 
 // CallNow skips what is left of the chat window or the pause between
 // rounds, or starts another round after the last: `/incident escalate`.
-func (e *Engine) CallNow(ctx context.Context, number int64, by bot.Actor) (bot.Escalation, error) {
+func (e *Engine) CallNow(ctx context.Context, number int64, by bot.Actor) (bot.Incident, error) {
 	inc, err := e.store.IncidentByNumber(ctx, number)
 	if err != nil {
-		return bot.Escalation{}, err
+		return inc, err
 	}
-	var st bot.Escalation
-	_, err = e.bot.ChangeIncident(ctx, inc.ID, func(tx bot.Tx, inc *bot.Incident, now time.Time) error {
+	return e.bot.ChangeIncident(ctx, inc.ID, func(tx bot.Tx, inc *bot.Incident, now time.Time) error {
 		if inc.Status != bot.StatusTriggered {
 			return fmt.Errorf("%s is %s: nobody needs calling: %w", inc.Ref(), inc.Status, bot.ErrConflict)
 		}
@@ -201,13 +200,8 @@ func (e *Engine) CallNow(ctx context.Context, number int64, by bot.Actor) (bot.E
 		if err := bot.AppendEvent(tx, inc, bot.EventEscalation, by.ID, by.Source, e.text(textCallNowAsked), now); err != nil {
 			return err
 		}
-		if err := e.step(tx, inc, now, Event{Kind: EventCallNow}); err != nil {
-			return err
-		}
-		st, err = tx.Escalation(inc.ID)
-		return err
+		return e.step(tx, inc, now, Event{Kind: EventCallNow})
 	})
-	return st, err
 }
 
 // tick runs the escalation's timer. The calls it decides on leave from
@@ -452,4 +446,33 @@ func newAttemptID() string {
 	var b [12]byte
 	rand.Read(b[:])
 	return "at" + hex.EncodeToString(b[:])
+}
+
+// OnCall says who is on call for schedule at t, overrides from the store
+// included: for `/incident oncall`.
+func (e *Engine) OnCall(ctx context.Context, schedule string, at time.Time) (Shift, error) {
+	s, ok := e.schedules[schedule]
+	if !ok {
+		return Shift{}, fmt.Errorf("schedule %q: %w", schedule, bot.ErrNotFound)
+	}
+	overrides, err := e.store.Overrides(ctx, schedule, at, at.Add(time.Nanosecond))
+	if err != nil {
+		return Shift{}, err
+	}
+	return s.OnCall(at, overrides), nil
+}
+
+// Shifts lists schedule's shifts over [from, to), overrides included.
+func (e *Engine) Shifts(ctx context.Context, schedule string, from, to time.Time) ([]Shift, error) {
+	s, ok := e.schedules[schedule]
+	if !ok {
+		return nil, fmt.Errorf("schedule %q: %w", schedule, bot.ErrNotFound)
+	}
+	// A little wider than asked, so the first and last shifts end where an
+	// override cuts them.
+	overrides, err := e.store.Overrides(ctx, schedule, from.Add(-7*24*time.Hour), to.Add(7*24*time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	return s.Shifts(from, to, overrides), nil
 }

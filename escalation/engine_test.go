@@ -362,6 +362,16 @@ func TestEngineScheduleTargetAndOverride(t *testing.T) {
 			End: w.clock.Now().Add(time.Hour), CreatedBy: "U01"}); err != nil {
 			t.Fatal(err)
 		}
+		if sh, err := w.eng.OnCall(w.ctx, "infra", w.clock.Now()); err != nil || sh.Contact != "sato" || !sh.Override {
+			t.Errorf("on call with the override: %+v, %v", sh, err)
+		}
+		shifts, err := w.eng.Shifts(w.ctx, "infra", w.clock.Now().Add(-time.Hour), w.clock.Now().Add(2*time.Hour))
+		if err != nil || !slices.ContainsFunc(shifts, func(s Shift) bool { return s.Contact == "sato" && s.Override }) {
+			t.Errorf("shifts %+v, %v", shifts, err)
+		}
+		if _, err := w.eng.OnCall(w.ctx, "nope", w.clock.Now()); !isNotFound(err) {
+			t.Errorf("unknown schedule: %v", err)
+		}
 		before := len(w.phone.called())
 		w.ingest("b", bot.Sev2)
 		if got := w.phone.called(); len(got) != before+1 || got[before] != "佐藤" {

@@ -4,11 +4,13 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -30,9 +32,20 @@ type Config struct {
 		bot.Reader
 		Ping(context.Context) error
 	}
+	// Actions changes incidents (POST .../ack, .../resolve, .../escalate);
+	// nil: the API is read-only.
+	Actions  Actions
 	Token    string // empty: the incident API refuses every request
 	Logger   *slog.Logger
 	Gatherer prometheus.Gatherer // nil: no /metrics
+}
+
+// Actions is what the API's POST routes do to an incident.
+type Actions interface {
+	Acknowledge(ctx context.Context, number int64, by bot.Actor) (bot.Incident, error)
+	Resolve(ctx context.Context, number int64, summary string, by bot.Actor) (bot.Incident, error)
+	// CallNow starts the phone escalation now (skips the chat window).
+	CallNow(ctx context.Context, number int64, by bot.Actor) (bot.Incident, error)
 }
 
 // API serves the routes.
@@ -61,6 +74,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	}
 	mux.Handle("GET /v1/incidents", a.authorized(a.list))
 	mux.Handle("GET /v1/incidents/{id}", a.authorized(a.show))
+	if a.cfg.Actions != nil {
+		mux.Handle("POST /v1/incidents/{id}/{action}", a.authorized(a.act))
+	}
 }
 
 func (a *API) ready(w http.ResponseWriter, r *http.Request) {
@@ -147,26 +163,8 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 
 // show takes the numeric id or the incident's name, INC-<n>.
 func (a *API) show(w http.ResponseWriter, r *http.Request) {
-	raw := r.PathValue("id")
-	var inc bot.Incident
-	var err error
-	if strings.HasPrefix(strings.ToUpper(raw), "INC-") {
-		n, perr := bot.ParseRef(raw)
-		if perr != nil {
-			writeError(w, http.StatusBadRequest, perr.Error())
-			return
-		}
-		inc, err = a.cfg.Store.IncidentByNumber(r.Context(), n)
-	} else {
-		id, perr := strconv.ParseInt(raw, 10, 64)
-		if perr != nil || id <= 0 {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("%q is not an incident id: use the number or INC-<n>", raw))
-			return
-		}
-		inc, err = a.cfg.Store.Incident(r.Context(), id)
-	}
-	if err != nil {
-		a.fail(w, err)
+	inc, ok := a.incident(w, r)
+	if !ok {
 		return
 	}
 	events, err := a.cfg.Store.Timeline(r.Context(), inc.ID, 0)
@@ -180,6 +178,86 @@ func (a *API) show(w http.ResponseWriter, r *http.Request) {
 		v.Timeline = []bot.Event{}
 	}
 	writeJSON(w, http.StatusOK, v)
+}
+
+// incident reads the {id} of the path: the numeric id or INC-<n>.
+func (a *API) incident(w http.ResponseWriter, r *http.Request) (bot.Incident, bool) {
+	raw := r.PathValue("id")
+	var inc bot.Incident
+	var err error
+	if strings.HasPrefix(strings.ToUpper(raw), "INC-") {
+		n, perr := bot.ParseRef(raw)
+		if perr != nil {
+			writeError(w, http.StatusBadRequest, perr.Error())
+			return inc, false
+		}
+		inc, err = a.cfg.Store.IncidentByNumber(r.Context(), n)
+	} else {
+		id, perr := strconv.ParseInt(raw, 10, 64)
+		if perr != nil || id <= 0 {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("%q is not an incident id: use the number or INC-<n>", raw))
+			return inc, false
+		}
+		inc, err = a.cfg.Store.Incident(r.Context(), id)
+	}
+	if err != nil {
+		a.fail(w, err)
+		return inc, false
+	}
+	return inc, true
+}
+
+// actionBody is the optional JSON body of a POST action.
+type actionBody struct {
+	By      string `json:"by"`      // who acts: a contact id or a name; default "api"
+	Summary string `json:"summary"` // resolve only
+}
+
+// act acknowledges, resolves or escalates an incident: POST
+// /v1/incidents/{id}/ack | resolve | escalate, with an optional body
+// {"by": "tanaka", "summary": "..."}.
+func (a *API) act(w http.ResponseWriter, r *http.Request) {
+	action := r.PathValue("action")
+	if action != "ack" && action != "resolve" && action != "escalate" {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no action %q: use ack, resolve or escalate", action))
+		return
+	}
+	var body actionBody
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "body over 64 KiB")
+		return
+	}
+	if len(strings.TrimSpace(string(raw))) > 0 {
+		dec := json.NewDecoder(strings.NewReader(string(raw)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil {
+			writeError(w, http.StatusBadRequest, "body: "+err.Error()+` (want {"by": "...", "summary": "..."})`)
+			return
+		}
+	}
+	inc, ok := a.incident(w, r)
+	if !ok {
+		return
+	}
+	by := bot.Actor{ID: cmp.Or(strings.TrimSpace(body.By), "api"), Source: "api"}
+	switch action {
+	case "ack":
+		inc, err = a.cfg.Actions.Acknowledge(r.Context(), inc.Number, by)
+	case "resolve":
+		inc, err = a.cfg.Actions.Resolve(r.Context(), inc.Number, body.Summary, by)
+	case "escalate":
+		inc, err = a.cfg.Actions.CallNow(r.Context(), inc.Number, by)
+	}
+	if errors.Is(err, bot.ErrConflict) {
+		writeError(w, http.StatusConflict, err.Error())
+		return
+	}
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, view(inc))
 }
 
 func (a *API) fail(w http.ResponseWriter, err error) {

@@ -360,3 +360,33 @@ func TestDemoCommand(t *testing.T) {
 		t.Errorf("the story is out of order:\n%s", text)
 	}
 }
+
+// An ack through the API stops the escalation at once: the ringing call is
+// hung up and nobody else is called.
+func TestAPIAckStopsRingingCall(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	dir := t.TempDir()
+	fake := newFakeTwilio(t)
+	addr := freeAddr(t)
+	cfg := writeEscalationConfig(t, dir, dbURL, "http://"+addr, fake.URL(), "0s")
+	p := startServeAt(t, addr, dir, escalationEnv, "--config", cfg)
+	expect(t, fake, "call "+tanakaPhone+": ring")
+	postAlert(t, p, "db01-disk")
+	waitFor(t, "the call to ring", func() bool { return len(fake.Calls()) == 1 && fake.Calls()[0].Status == "ringing" })
+	var inc struct{ Status, Owner string }
+	if code := do(t, "POST", p.url("/v1/incidents/INC-1/ack"), "api-token", `{"by": "suzuki"}`, &inc); code != 200 || inc.Status != "acknowledged" {
+		t.Fatalf("API ack: %d %+v", code, inc)
+	}
+	waitFor(t, "the ringing call to be hung up", func() bool { return fake.Calls()[0].Hangups == 1 })
+	if code := do(t, "POST", p.url("/v1/incidents/INC-1/ack"), "api-token", "", nil); code != 409 {
+		t.Errorf("second ack: %d, want 409", code)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n := len(fake.Calls()); n != 1 {
+		t.Errorf("%d calls after the ack, want 1", n)
+	}
+	detail := getIncident(t, p, "INC-1")
+	if detail.Owner != "suzuki" || detail.Timeline[len(detail.Timeline)-1].Source != "api" {
+		t.Errorf("after the API ack: %+v", detail)
+	}
+}

@@ -191,11 +191,30 @@ func wireApp(cfg *Config, st store, log *slog.Logger, stdout io.Writer) (*app, e
 	}
 	mux := http.NewServeMux()
 	hooksHandler.Register(mux)
-	api.New(api.Config{Store: st, Token: cfg.HTTP.APIToken, Logger: log, Gatherer: reg}).Register(mux)
+	api.New(api.Config{Store: st, Actions: apiActions{b, eng}, Token: cfg.HTTP.APIToken, Logger: log, Gatherer: reg}).Register(mux)
 	if cfg.Phone.Twilio != nil {
 		mux.Handle("/v1/twilio/", twilio.NewHandler(twilioConfig(cfg, log), eng))
 	}
 	return &app{store: st, bot: b, engine: eng, mux: mux, terminal: terminal}, nil
+}
+
+// apiActions is what the API's POST routes do: the bot's commands and the
+// engine's call-now.
+type apiActions struct {
+	bot    *bot.Bot
+	engine *escalation.Engine
+}
+
+func (a apiActions) Acknowledge(ctx context.Context, n int64, by bot.Actor) (bot.Incident, error) {
+	return a.bot.Acknowledge(ctx, n, by)
+}
+
+func (a apiActions) Resolve(ctx context.Context, n int64, summary string, by bot.Actor) (bot.Incident, error) {
+	return a.bot.Resolve(ctx, n, summary, by)
+}
+
+func (a apiActions) CallNow(ctx context.Context, n int64, by bot.Actor) (bot.Incident, error) {
+	return a.engine.CallNow(ctx, n, by)
 }
 
 // chatWiring turns configured services into bot services and picks the chat
