@@ -32,7 +32,7 @@ type Classification struct {
 // change runs fn on the locked incident INC-number in one transaction, then
 // saves it and enqueues the chat update.
 func (b *Bot) change(ctx context.Context, number int64, fn func(tx Tx, inc *Incident, now time.Time) error) (Incident, error) {
-	return b.update(ctx, number, func(tx Tx) (Incident, error) {
+	return b.update(ctx, number, 0, func(tx Tx) (Incident, error) {
 		inc, err := tx.IncidentByNumber(number)
 		if err != nil {
 			return inc, fmt.Errorf("INC-%d: %w", number, err)
@@ -45,7 +45,7 @@ func (b *Bot) change(ctx context.Context, number int64, fn func(tx Tx, inc *Inci
 // transaction and saves it; when fn added timeline events the chat threads
 // are brought up to date. The escalation engine makes its changes this way.
 func (b *Bot) ChangeIncident(ctx context.Context, id int64, fn func(tx Tx, inc *Incident, now time.Time) error) (Incident, error) {
-	return b.update(ctx, id, func(tx Tx) (Incident, error) {
+	return b.update(ctx, id, id, func(tx Tx) (Incident, error) {
 		inc, err := tx.IncidentByID(id)
 		if err != nil {
 			return inc, fmt.Errorf("incident %d: %w", id, err)
@@ -57,8 +57,8 @@ func (b *Bot) ChangeIncident(ctx context.Context, id int64, fn func(tx Tx, inc *
 // update changes one incident. Concurrent changes are committed together,
 // a batch per transaction, like ingest: a thousand escalations coming due at
 // once cost a few transactions, not a thousand.
-func (b *Bot) update(ctx context.Context, key int64, lock func(Tx) (Incident, error), fn func(tx Tx, inc *Incident, now time.Time) error) (Incident, error) {
-	req := &changeRequest{ctx: ctx, key: key, lock: lock, fn: fn, done: make(chan changeReply, 1)}
+func (b *Bot) update(ctx context.Context, key, id int64, lock func(Tx) (Incident, error), fn func(tx Tx, inc *Incident, now time.Time) error) (Incident, error) {
+	req := &changeRequest{ctx: ctx, key: key, id: id, lock: lock, fn: fn, done: make(chan changeReply, 1)}
 	if err := b.changers[int(uint64(key)%uint64(len(b.changers)))].submit(ctx, req); err != nil {
 		return Incident{}, err
 	}
@@ -73,6 +73,7 @@ func (b *Bot) update(ctx context.Context, key int64, lock func(Tx) (Incident, er
 type changeRequest struct {
 	ctx  context.Context
 	key  int64 // the incident's number or id: one order for locks
+	id   int64 // the incident's id when known, else 0
 	lock func(Tx) (Incident, error)
 	fn   func(tx Tx, inc *Incident, now time.Time) error
 	done chan changeReply
@@ -108,8 +109,17 @@ func (b *Bot) commitChanges(batch []*changeRequest) {
 		defer cancel()
 		ctx = c
 	}
+	var ids []int64
+	for _, r := range live {
+		if r.id != 0 {
+			ids = append(ids, r.id)
+		}
+	}
 	err := b.store.Update(ctx, func(tx Tx) error {
 		synced = synced[:0]
+		if err := tx.LockIncidents(ids); err != nil {
+			return err
+		}
 		for i, r := range live {
 			inc, err := r.lock(tx)
 			if err != nil {

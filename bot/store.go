@@ -41,6 +41,10 @@ type Tx interface {
 	// one order, so the OpenIncidentFor calls that follow cost nothing more.
 	// A store may treat it as a hint.
 	LockOpenIncidents(keys []IncidentKey) error
+	// LockIncidents locks the incidents with these ids at once, in id order,
+	// and may read what the escalation methods will ask about them: a hint,
+	// like LockOpenIncidents.
+	LockIncidents(ids []int64) error
 	// OpenIncidentFor returns the unresolved incident for service and
 	// fingerprint, or ErrNotFound.
 	OpenIncidentFor(service, fingerprint string) (Incident, error)

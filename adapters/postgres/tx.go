@@ -25,7 +25,7 @@ func (s *Store) Update(ctx context.Context, fn func(bot.Tx) error) error {
 	if err != nil {
 		return mapErr(err)
 	}
-	t := &tx{store: s, ctx: ctx, tx: sqlTx, open: map[[2]string]*bot.Incident{}, absent: map[[2]string]bool{}, byNumber: map[int64]*bot.Incident{}}
+	t := &tx{store: s, ctx: ctx, tx: sqlTx, open: map[[2]string]*bot.Incident{}, absent: map[[2]string]bool{}, byNumber: map[int64]*bot.Incident{}, byID: map[int64]*bot.Incident{}}
 	if err := fn(t); err != nil {
 		sqlTx.Rollback()
 		return mapErr(err)
@@ -50,7 +50,9 @@ type tx struct {
 	open     map[[2]string]*bot.Incident // locked in this tx, by service and fingerprint
 	absent   map[[2]string]bool          // known to have no open incident (LockOpenIncidents)
 	byNumber map[int64]*bot.Incident
+	byID     map[int64]*bot.Incident
 	dirty    []*bot.Incident
+	esc      escalationState
 	alerts   [][]any
 	events   [][]any
 	jobs     [][]any
@@ -76,6 +78,7 @@ func (t *tx) exec(query string, args ...any) (sql.Result, error) {
 func (t *tx) remember(inc *bot.Incident) {
 	t.open[[2]string{inc.Service, inc.Fingerprint}] = inc
 	t.byNumber[inc.Number] = inc
+	t.byID[inc.ID] = inc
 }
 
 // LockOpenIncidents locks a whole batch's incidents in one statement, in id
@@ -134,6 +137,23 @@ func (t *tx) IncidentByNumber(number int64) (bot.Incident, error) {
 		return *inc, nil
 	}
 	return t.lockOne(`SELECT `+incidentColumns+` FROM incidents WHERE number = $1 FOR NO KEY UPDATE`, number)
+}
+
+// get and sel run a statement prepared once per connection.
+func (t *tx) get(dest any, query string, args ...any) error {
+	stmt, err := t.store.prepared(t.ctx, query)
+	if err != nil {
+		return err
+	}
+	return t.tx.StmtxContext(t.ctx, stmt).GetContext(t.ctx, dest, args...)
+}
+
+func (t *tx) sel(dest any, query string, args ...any) error {
+	stmt, err := t.store.prepared(t.ctx, query)
+	if err != nil {
+		return err
+	}
+	return t.tx.StmtxContext(t.ctx, stmt).SelectContext(t.ctx, dest, args...)
 }
 
 func (t *tx) lockOne(query string, args ...any) (bot.Incident, error) {
@@ -222,6 +242,9 @@ func (t *tx) Enqueue(j bot.Job) error {
 
 func (t *tx) flush() error {
 	if err := t.flushIncidents(); err != nil {
+		return err
+	}
+	if err := t.flushEscalations(); err != nil {
 		return err
 	}
 	if _, err := t.insertRows("alerts", "incident_id, integration, source, status, title, body, severity, labels, links, raw, received_at",

@@ -24,6 +24,10 @@ func (t *tx) IncidentByID(id int64) (bot.Incident, error) {
 	return t.lockOne(`SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id)
 }
 
+// LockIncidents does nothing: the one writer connection already holds the
+// database, and reads in process cost no round trip.
+func (t *tx) LockIncidents([]int64) error { return nil }
+
 func (t *tx) Escalation(incidentID int64) (bot.Escalation, error) {
 	var e bot.Escalation
 	err := t.get(&e, `SELECT `+escalationColumns+` FROM escalations WHERE incident_id = ?`, incidentID)

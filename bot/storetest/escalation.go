@@ -13,6 +13,7 @@ import (
 func exerciseEscalation(t *testing.T, h Harness) {
 	t.Run("EscalationState", func(t *testing.T) { testEscalationState(t, h) })
 	t.Run("CallAttempts", func(t *testing.T) { testCallAttempts(t, h) })
+	t.Run("EscalationReadsOwnWrites", func(t *testing.T) { testEscalationReadsOwnWrites(t, h) })
 	t.Run("PhonePacing", func(t *testing.T) { testPhonePacing(t, h) })
 	t.Run("Overrides", func(t *testing.T) { testOverrides(t, h) })
 }
@@ -219,5 +220,58 @@ func testOverrides(t *testing.T, h Harness) {
 	bad := bot.Override{Schedule: "infra", Contact: "x", Start: now, End: now, CreatedAt: now}
 	if err := s.Update(ctx(t), func(tx bot.Tx) error { return tx.AddOverride(&bad) }); err == nil {
 		t.Errorf("an override that ends when it starts was stored")
+	}
+}
+
+// testEscalationReadsOwnWrites: inside one transaction, with or without the
+// LockIncidents hint, reads see the writes made before them.
+func testEscalationReadsOwnWrites(t *testing.T, h Harness) {
+	clock := NewClock()
+	s := h.New(t, clock)
+	for _, hint := range []bool{true, false} {
+		inc := createIncident(t, s, clock, fmt.Sprint("own-", hint))
+		mustUpdate(t, s, func(tx bot.Tx) error {
+			if hint {
+				if err := tx.LockIncidents([]int64{inc.ID}); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.Escalation(inc.ID); !errors.Is(err, bot.ErrNotFound) {
+				return fmt.Errorf("escalation before any: %v", err)
+			}
+			if as, err := tx.CallAttempts(inc.ID); err != nil || len(as) != 0 {
+				return fmt.Errorf("attempts before any: %v, %v", as, err)
+			}
+			a := bot.CallAttempt{ID: fmt.Sprint("own-a-", hint), IncidentID: inc.ID, Contact: "tanaka", Phone: "+819011112222",
+				Status: bot.AttemptPending, CreatedAt: clock.Now()}
+			if err := tx.SaveCallAttempt(a); err != nil {
+				return err
+			}
+			if err := tx.SaveEscalation(bot.Escalation{IncidentID: inc.ID, Policy: "p", Phase: bot.PhaseCalling, NextDue: clock.Now(), UpdatedAt: clock.Now()}); err != nil {
+				return err
+			}
+			a.Status = bot.AttemptPlacing
+			if err := tx.SaveCallAttempt(a); err != nil {
+				return err
+			}
+			as, err := tx.CallAttempts(inc.ID)
+			if err != nil || len(as) != 1 || as[0].Status != bot.AttemptPlacing {
+				return fmt.Errorf("attempts after writing one twice: %+v, %v", as, err)
+			}
+			if got, err := tx.CallAttempt(a.ID); err != nil || got.Status != bot.AttemptPlacing {
+				return fmt.Errorf("attempt by id: %+v, %v", got, err)
+			}
+			if e, err := tx.Escalation(inc.ID); err != nil || e.Phase != bot.PhaseCalling {
+				return fmt.Errorf("escalation after writing it: %+v, %v", e, err)
+			}
+			return nil
+		})
+		got, err := s.CallAttempts(ctx(t), inc.ID)
+		if err != nil || len(got) != 1 || got[0].Status != bot.AttemptPlacing {
+			t.Errorf("hint %v: committed attempts %+v, %v", hint, got, err)
+		}
+		if e, err := s.Escalation(ctx(t), inc.ID); err != nil || e.Phase != bot.PhaseCalling {
+			t.Errorf("hint %v: committed escalation %+v, %v", hint, e, err)
+		}
 	}
 }
