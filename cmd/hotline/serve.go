@@ -23,6 +23,11 @@ import (
 	"github.com/hotline-dev/hotline/escalation"
 )
 
+// runnerConcurrency is how many jobs one replica runs at once. Jobs mostly
+// wait on the network and their changes are committed in batches, so many
+// at once cost little and keep a thousand escalations due together moving.
+const runnerConcurrency = 64
+
 // shutdownGrace bounds how long in-flight requests and jobs get on SIGTERM.
 const shutdownGrace = 20 * time.Second
 
@@ -86,7 +91,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	jobsDone := make(chan struct{})
 	go func() {
 		defer close(jobsDone)
-		b.RunJobs(jobsCtx, bot.RunnerConfig{Worker: workerName(), Lease: lease})
+		b.RunJobs(jobsCtx, bot.RunnerConfig{Worker: workerName(), Lease: lease, Concurrency: runnerConcurrency})
 	}()
 
 	log.Info("hotline ready", "listen", ln.Addr().String(), "database", redactURL(cfg.Database.URL),
