@@ -7,10 +7,17 @@ import (
 	"time"
 )
 
+// request is what a batcher carries: a caller that may have stopped waiting.
+type request interface {
+	// abandoned answers the caller with its context's error and reports
+	// true when the caller has given up; such requests are not committed.
+	abandoned() bool
+}
+
 // batcher feeds queued requests to commit in batches, one batch at a time:
 // while a transaction runs, the requests that arrive queue up and share the
 // next one (group commit). Ingest and incident changes both run on it.
-type batcher[R any] struct {
+type batcher[R request] struct {
 	in       chan R
 	maxBatch int
 	linger   time.Duration
@@ -20,7 +27,7 @@ type batcher[R any] struct {
 	closed bool
 }
 
-func newBatcher[R any](maxBatch int, linger time.Duration, commit func([]R)) *batcher[R] {
+func newBatcher[R request](maxBatch int, linger time.Duration, commit func([]R)) *batcher[R] {
 	return &batcher[R]{in: make(chan R, maxBatch*4), maxBatch: maxBatch, linger: linger, commit: commit}
 }
 
@@ -80,7 +87,15 @@ func (c *batcher[R]) run() {
 			}
 		}
 		busy = len(batch) > 1
-		c.commit(batch)
+		live := batch[:0:0]
+		for _, r := range batch {
+			if !r.abandoned() {
+				live = append(live, r)
+			}
+		}
+		if len(live) > 0 {
+			c.commit(live)
+		}
 	}
 }
 

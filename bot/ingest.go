@@ -70,21 +70,18 @@ type ingestReply struct {
 	err    error
 }
 
+func (r *ingestRequest) abandoned() bool {
+	if err := r.ctx.Err(); err != nil {
+		r.done <- ingestReply{err: err}
+		return true
+	}
+	return false
+}
+
 // commit runs one transaction for the batch. When it fails for a reason other
 // than an unavailable store, each alert is tried alone so one bad alert cannot
 // refuse the others.
-func (b *Bot) commitIngest(batch []*ingestRequest) {
-	live := batch[:0:0]
-	for _, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			r.done <- ingestReply{err: err}
-			continue
-		}
-		live = append(live, r)
-	}
-	if len(live) == 0 {
-		return
-	}
+func (b *Bot) commitIngest(live []*ingestRequest) {
 	// One order everywhere: alerts of a key keep their arrival order, and new
 	// incidents are inserted in key order, so concurrent batches on other
 	// replicas queue behind each other rather than deadlock (the store locks

@@ -84,22 +84,19 @@ type changeReply struct {
 	err error
 }
 
+func (r *changeRequest) abandoned() bool {
+	if err := r.ctx.Err(); err != nil {
+		r.done <- changeReply{err: err}
+		return true
+	}
+	return false
+}
+
 // commitChanges runs a batch of changes in one transaction, in key order so
 // concurrent batches lock incidents in one order. When it fails, each change
 // is tried alone: one refused change (already acknowledged ...) must not
 // refuse the others.
-func (b *Bot) commitChanges(batch []*changeRequest) {
-	live := batch[:0:0]
-	for _, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			r.done <- changeReply{err: err}
-			continue
-		}
-		live = append(live, r)
-	}
-	if len(live) == 0 {
-		return
-	}
+func (b *Bot) commitChanges(live []*changeRequest) {
 	slices.SortStableFunc(live, func(x, y *changeRequest) int { return cmp.Compare(x.key, y.key) })
 	out := make([]Incident, len(live))
 	var synced []digestNote

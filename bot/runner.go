@@ -213,6 +213,9 @@ type completion struct {
 	done chan error
 }
 
+// abandoned is never true: a completion's context does not end.
+func (c *completion) abandoned() bool { return false }
+
 func (b *Bot) commitCompletions(batch []*completion) {
 	jobs := make([]Job, len(batch))
 	for i, c := range batch {
