@@ -127,6 +127,18 @@ func calledNumbers(fake *twiliotest.Server) []string {
 	return out
 }
 
+// startEscalating runs one replica on a fresh PostgreSQL database with the
+// three-contact policy and a fake Twilio whose callbacks reach it directly.
+func startEscalating(t *testing.T, ackTimeout string) (*proc, *twiliotest.Server) {
+	t.Helper()
+	dbURL := pgtest.NewDatabase(t)
+	dir := t.TempDir()
+	fake := newFakeTwilio(t)
+	addr := freeAddr(t)
+	cfg := writeEscalationConfig(t, dir, dbURL, "http://"+addr, fake.URL(), ackTimeout)
+	return startServeAt(t, addr, dir, escalationEnv, "--config", cfg), fake
+}
+
 func postAlert(t *testing.T, p *proc, fingerprint string) {
 	t.Helper()
 	body := fmt.Sprintf(`{"title": "db01 ディスク使用率 95%%", "severity": "sev2", "fingerprint": %q}`, fingerprint)
@@ -139,12 +151,8 @@ func postAlert(t *testing.T, p *proc, fingerprint string) {
 // the real binary with PostgreSQL and the fake Twilio; then every callback
 // path gets forged, unknown and replayed requests.
 func TestEscalationEndToEnd(t *testing.T) {
-	dbURL := pgtest.NewDatabase(t)
-	dir := t.TempDir()
-	fake := newFakeTwilio(t)
-	addr := freeAddr(t)
-	cfg := writeEscalationConfig(t, dir, dbURL, "http://"+addr, fake.URL(), "1s")
-	p := startServeAt(t, addr, dir, escalationEnv, "--config", cfg)
+	p, fake := startEscalating(t, "1s")
+	addr := p.addr
 	expect(t, fake, "call "+tanakaPhone+": no answer", "call "+suzukiPhone+": answer, press 2", "call "+satoPhone+": answer, press 9, press 1")
 	start := time.Now()
 	postAlert(t, p, "db01-disk")
@@ -364,12 +372,7 @@ func TestDemoCommand(t *testing.T) {
 // An ack through the API stops the escalation at once: the ringing call is
 // hung up and nobody else is called.
 func TestAPIAckStopsRingingCall(t *testing.T) {
-	dbURL := pgtest.NewDatabase(t)
-	dir := t.TempDir()
-	fake := newFakeTwilio(t)
-	addr := freeAddr(t)
-	cfg := writeEscalationConfig(t, dir, dbURL, "http://"+addr, fake.URL(), "0s")
-	p := startServeAt(t, addr, dir, escalationEnv, "--config", cfg)
+	p, fake := startEscalating(t, "0s")
 	expect(t, fake, "call "+tanakaPhone+": ring")
 	postAlert(t, p, "db01-disk")
 	waitFor(t, "the call to ring", func() bool { return len(fake.Calls()) == 1 && fake.Calls()[0].Status == "ringing" })
