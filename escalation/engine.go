@@ -314,11 +314,20 @@ func (e *Engine) decide(tx bot.Tx, inc *bot.Incident, pol Policy, st bot.Escalat
 		a := bot.CallAttempt{ID: newAttemptID(), IncidentID: inc.ID, Round: c.Round, Step: c.Step, Index: c.Index,
 			Contact: c.Contact.ID, Phone: c.Contact.Phone, Status: bot.AttemptPending, CreatedAt: now}
 		runAt := now
-		if dial != nil && e.pace == 0 {
-			// Placed by the caller right after the commit; the job is the
-			// backup should this process die first, and asks before calling.
-			a.Status, a.PlacedAt, runAt = bot.AttemptPlacing, &now, now.Add(callBackupDelay)
-			*dial = append(*dial, e.callFor(a, inc, c.RingFor))
+		if dial != nil {
+			if e.pace > 0 {
+				slot, err := tx.ReservePhoneSlot(e.account, now, e.pace)
+				if err != nil {
+					return err
+				}
+				a.SlotAt, runAt = &slot, slot
+			}
+			if !runAt.After(now) {
+				// Placed by the caller right after the commit; the job is the
+				// backup should this process die first, and asks before calling.
+				a.Status, a.PlacedAt, runAt = bot.AttemptPlacing, &now, now.Add(callBackupDelay)
+				*dial = append(*dial, e.callFor(a, inc, c.RingFor))
+			}
 		}
 		if err := tx.SaveCallAttempt(a); err != nil {
 			return err

@@ -319,26 +319,32 @@ func TestEnginePermanentCallErrorMovesOn(t *testing.T) {
 	})
 }
 
-// Calls keep the account's pace: one a second by default, across replicas.
+// Calls keep the account's pace: one a second by default, across replicas,
+// whether they start at once or when the chat window closes.
 func TestEnginePacing(t *testing.T) {
-	onStores(t, func(t *testing.T, open func(bot.Clock) bot.Store) {
-		w := newWorld(t, open, sequential(0, "tanaka"), func(c *Config) { c.CallsPerSecond = 1 })
-		for _, fp := range []string{"a", "b", "c"} {
-			w.ingest(fp, bot.Sev2)
-		}
-		w.wantCalled("田中")
-		w.advance(999 * time.Millisecond)
-		w.wantCalled("田中")
-		w.advance(time.Millisecond)
-		w.wantCalled("田中", "田中")
-		w.advance(time.Second)
-		w.wantCalled("田中", "田中", "田中")
-		for _, l := range w.late {
-			if l != 0 {
-				t.Errorf("a call left %v after its slot with the clock standing still", l)
-			}
-		}
-	})
+	for _, window := range []time.Duration{0, 5 * time.Minute} {
+		t.Run(window.String(), func(t *testing.T) {
+			onStores(t, func(t *testing.T, open func(bot.Clock) bot.Store) {
+				w := newWorld(t, open, sequential(window, "tanaka"), func(c *Config) { c.CallsPerSecond = 1 })
+				for _, fp := range []string{"a", "b", "c"} {
+					w.ingest(fp, bot.Sev2)
+				}
+				w.advance(window)
+				w.wantCalled("田中")
+				w.advance(999 * time.Millisecond)
+				w.wantCalled("田中")
+				w.advance(time.Millisecond)
+				w.wantCalled("田中", "田中")
+				w.advance(time.Second)
+				w.wantCalled("田中", "田中", "田中")
+				for _, l := range w.late {
+					if l != 0 {
+						t.Errorf("a call left %v after its slot with the clock standing still", l)
+					}
+				}
+			})
+		})
+	}
 }
 
 func TestEngineScheduleTargetAndOverride(t *testing.T) {
