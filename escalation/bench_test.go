@@ -86,7 +86,7 @@ func runEscalations(b *testing.B, open func(bot.Clock) bot.Store, n int, window 
 	defer bt.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go bt.RunJobs(ctx, bot.RunnerConfig{Worker: "bench", Concurrency: 64})
+	go bt.RunJobs(ctx, bot.RunnerConfig{Worker: "bench", Concurrency: 64}) // as serve runs it
 
 	sent := make(map[int64]time.Time, n)
 	var mu sync.Mutex
