@@ -68,6 +68,7 @@ type Bot struct {
 	committers []*batcher[*ingestRequest]
 	changers   []*batcher[*changeRequest]
 	completer  *batcher[*completion]
+	recorder   *batcher[*recording]
 	digests    pendingDigests
 	closeOnce  sync.Once
 	wg         sync.WaitGroup
@@ -112,9 +113,11 @@ func New(cfg Config) *Bot {
 		go func() { defer b.wg.Done(); c.run() }()
 		go func() { defer b.wg.Done(); ch.run() }()
 	}
-	b.completer = newBatcher(maxBatch, 0, b.commitCompletions)
-	b.wg.Add(1)
+	b.completer = newBatcher(maxBatch, cfg.BatchLinger, b.commitCompletions)
+	b.recorder = newBatcher(maxBatch, cfg.BatchLinger, b.commitRecordings)
+	b.wg.Add(2)
 	go func() { defer b.wg.Done(); b.completer.run() }()
+	go func() { defer b.wg.Done(); b.recorder.run() }()
 	b.registerChatJobs()
 	b.Handle(JobMail, b.sendMail)
 	return b
@@ -131,6 +134,7 @@ func (b *Bot) Close() {
 			c.close()
 		}
 		b.completer.close()
+		b.recorder.close()
 	})
 	b.wg.Wait()
 }

@@ -107,6 +107,19 @@ type EscalationTx interface {
 	OverridesAt(t time.Time) ([]Override, error)
 }
 
+// PlacedCall pairs a call attempt with the call the phone platform created.
+type PlacedCall struct {
+	Attempt, CallID string
+}
+
+// CallRecorder records placed calls without taking their incidents' locks:
+// it only fills an empty call id and moves "placing" on to "ringing", and
+// saving an attempt never empties its call id, so it cannot undo what a
+// concurrent transaction decided about the call.
+type CallRecorder interface {
+	RecordCalls(ctx context.Context, calls []PlacedCall) error
+}
+
 // EscalationReader answers questions about escalations from committed state.
 type EscalationReader interface {
 	Escalation(ctx context.Context, incidentID int64) (Escalation, error)

@@ -238,3 +238,45 @@ func (b *Bot) commitCompletions(batch []*completion) {
 	default:
 	}
 }
+
+// RecordCall records the call id of a placed attempt. Calls placed at once
+// share one statement, and none waits for an incident's lock.
+func (b *Bot) RecordCall(ctx context.Context, c PlacedCall) error {
+	req := &recording{ctx: ctx, call: c, done: make(chan error, 1)}
+	if err := b.recorder.submit(ctx, req); err != nil {
+		return err
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+type recording struct {
+	ctx  context.Context
+	call PlacedCall
+	done chan error
+}
+
+func (r *recording) abandoned() bool {
+	if err := r.ctx.Err(); err != nil {
+		r.done <- err
+		return true
+	}
+	return false
+}
+
+func (b *Bot) commitRecordings(batch []*recording) {
+	calls := make([]PlacedCall, len(batch))
+	for i, r := range batch {
+		calls[i] = r.call
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), 10*time.Second)
+	defer cancel()
+	err := b.store.RecordCalls(ctx, calls)
+	for _, r := range batch {
+		r.done <- err
+	}
+}

@@ -11,6 +11,7 @@ type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) error
 	Reader
 	EscalationReader
+	CallRecorder
 	Threads
 	JobQueue
 	Ping(ctx context.Context) error

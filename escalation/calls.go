@@ -88,7 +88,7 @@ func (e *Engine) dial(ctx context.Context, incidentID int64, call dialing, ask b
 		switch {
 		case err == nil:
 			log.Info("call was placed before a restart; not calling again", "call", callID)
-			return e.placed(ctx, incidentID, id, callID)
+			return e.placed(ctx, incidentID, call, callID)
 		case !errors.Is(err, bot.ErrNotFound):
 			return fmt.Errorf("look for call %s: %w", id, err)
 		}
@@ -108,7 +108,7 @@ func (e *Engine) dial(ctx context.Context, incidentID int64, call dialing, ask b
 		log.Error("call failed; moving on", "err", err)
 		return e.ended(ctx, incidentID, id, bot.AttemptFailed)
 	}
-	return e.placed(ctx, incidentID, id, callID)
+	return e.placed(ctx, incidentID, call, callID)
 }
 
 // callFor is the request for attempt a, due at its turn in the pace or
@@ -118,14 +118,19 @@ func (e *Engine) callFor(a bot.CallAttempt, inc *bot.Incident, ringFor time.Dura
 	if a.SlotAt != nil && a.SlotAt.After(due) {
 		due = *a.SlotAt
 	}
-	return dialing{due: due, Call: bot.Call{AttemptID: a.ID, To: a.Phone, Locale: e.contactLocale(a.Contact),
+	return dialing{due: due, decided: a.CreatedAt, Call: bot.Call{AttemptID: a.ID, To: a.Phone, Locale: e.contactLocale(a.Contact),
 		ContactName: e.contactName(a.Contact), ServiceName: e.serviceName(inc.Service), Incident: *inc, RingFor: ringFor}}
 }
 
-// placed records the call id of a placed attempt; its ring time starts now.
-func (e *Engine) placed(ctx context.Context, incidentID int64, attemptID, callID string) error {
+// placed records the call id of a placed attempt. Its ring deadline was
+// set with the decision; only a call that waited for its turn (the pace)
+// moves it, which takes the incident's transaction.
+func (e *Engine) placed(ctx context.Context, incidentID int64, call dialing, callID string) error {
+	if e.clock.Now().Sub(call.decided) < time.Second {
+		return e.bot.RecordCall(ctx, bot.PlacedCall{Attempt: call.AttemptID, CallID: callID})
+	}
 	_, err := e.bot.ChangeIncident(ctx, incidentID, func(tx bot.Tx, inc *bot.Incident, now time.Time) error {
-		a, err := tx.CallAttempt(attemptID)
+		a, err := tx.CallAttempt(call.AttemptID)
 		if err != nil {
 			return err
 		}
@@ -138,10 +143,7 @@ func (e *Engine) placed(ctx context.Context, incidentID int64, attemptID, callID
 		if err := tx.SaveCallAttempt(a); err != nil {
 			return err
 		}
-		if now.Sub(a.CreatedAt) < time.Second {
-			return nil // the ring deadline set with the decision still holds
-		}
-		return e.step(tx, inc, now, Event{Kind: EventPlaced, Attempt: attemptID})
+		return e.step(tx, inc, now, Event{Kind: EventPlaced, Attempt: call.AttemptID})
 	})
 	return err
 }

@@ -262,10 +262,11 @@ func (e *Engine) stepDialing(tx bot.Tx, inc *bot.Incident, now time.Time, ev Eve
 	return e.decide(tx, inc, pol, st, attempts, now, ev, dial)
 }
 
-// dialing is a call request and the moment it was due.
+// dialing is a call request, the moment it was decided and the moment it
+// was due (its turn in the pace).
 type dialing struct {
 	bot.Call
-	due time.Time
+	decided, due time.Time
 }
 
 // decide runs Decide and carries out its decision in tx.

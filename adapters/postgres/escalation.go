@@ -216,7 +216,8 @@ func (t *tx) flushEscalations() error {
 		if _, err := t.insertRows("call_attempts", attemptColumns,
 			[]string{"text", "bigint", "integer", "integer", "integer", "text", "text", "text", "text",
 				"timestamptz", "timestamptz", "timestamptz", "timestamptz"}, rows,
-			` ON CONFLICT (id) DO UPDATE SET status = excluded.status, call_id = excluded.call_id,
+			` ON CONFLICT (id) DO UPDATE SET status = excluded.status,
+			call_id = CASE WHEN excluded.call_id <> '' THEN excluded.call_id ELSE call_attempts.call_id END,
 			slot_at = excluded.slot_at, placed_at = excluded.placed_at, ended_at = excluded.ended_at`); err != nil {
 			return fmt.Errorf("save call attempts: %w", err)
 		}
@@ -253,6 +254,24 @@ func (t *tx) OverridesAt(at time.Time) ([]bot.Override, error) {
 	err := t.tx.SelectContext(t.ctx, &out, `SELECT id, schedule, contact, starts_at, ends_at, created_by, created_at
 		FROM oncall_overrides WHERE starts_at <= $1 AND ends_at > $1 ORDER BY starts_at, id`, at.UTC())
 	return out, err
+}
+
+// RecordCalls records many placed calls in one statement. It runs on the
+// bookkeeping pool (no synchronous commit): a call id lost with a database
+// crash is found again by the attempt's backup job, which asks Twilio.
+func (s *Store) RecordCalls(ctx context.Context, calls []bot.PlacedCall) error {
+	ids, callIDs := make(pq.StringArray, len(calls)), make(pq.StringArray, len(calls))
+	for i, c := range calls {
+		ids[i], callIDs[i] = c.Attempt, c.CallID
+	}
+	_, err := s.jobsDB.ExecContext(ctx, `UPDATE call_attempts AS a SET call_id = v.call_id,
+			status = CASE WHEN a.status = 'placing' THEN 'ringing' ELSE a.status END
+		FROM unnest($1::text[], $2::text[]) AS v(id, call_id)
+		WHERE a.id = v.id AND a.call_id = ''`, ids, callIDs)
+	if err != nil {
+		return fmt.Errorf("record %d calls: %w", len(calls), mapErr(err))
+	}
+	return nil
 }
 
 // Escalation returns the incident's committed escalation.

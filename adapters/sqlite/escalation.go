@@ -63,7 +63,8 @@ func (t *tx) CallAttempt(id string) (bot.CallAttempt, error) {
 func (t *tx) SaveCallAttempt(a bot.CallAttempt) error {
 	_, err := t.exec(`INSERT INTO call_attempts (`+attemptColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET status = excluded.status, call_id = excluded.call_id,
+		ON CONFLICT (id) DO UPDATE SET status = excluded.status,
+			call_id = CASE WHEN excluded.call_id <> '' THEN excluded.call_id ELSE call_attempts.call_id END,
 			slot_at = excluded.slot_at, placed_at = excluded.placed_at, ended_at = excluded.ended_at`,
 		a.ID, a.IncidentID, a.Round, a.Step, a.Index, a.Contact, a.Phone, a.Status, a.CallID,
 		utcPtr(a.SlotAt), a.CreatedAt.UTC(), utcPtr(a.PlacedAt), utcPtr(a.EndedAt))
@@ -106,6 +107,21 @@ func (t *tx) OverridesAt(at time.Time) ([]bot.Override, error) {
 	err := t.sel(&out, `SELECT id, schedule, contact, starts_at, ends_at, created_by, created_at
 		FROM oncall_overrides WHERE starts_at <= ? AND ends_at > ? ORDER BY starts_at, id`, at.UTC(), at.UTC())
 	return out, err
+}
+
+// RecordCalls records many placed calls in one transaction.
+func (s *Store) RecordCalls(ctx context.Context, calls []bot.PlacedCall) error {
+	return s.Update(ctx, func(btx bot.Tx) error {
+		t := btx.(*tx)
+		for _, c := range calls {
+			if _, err := t.exec(`UPDATE call_attempts SET call_id = ?,
+					status = CASE WHEN status = 'placing' THEN 'ringing' ELSE status END
+				WHERE id = ? AND call_id = ''`, c.CallID, c.Attempt); err != nil {
+				return fmt.Errorf("record call %s: %w", c.Attempt, err)
+			}
+		}
+		return nil
+	})
 }
 
 // Escalation returns the incident's committed escalation.

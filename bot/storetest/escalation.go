@@ -14,6 +14,7 @@ func exerciseEscalation(t *testing.T, h Harness) {
 	t.Run("EscalationState", func(t *testing.T) { testEscalationState(t, h) })
 	t.Run("CallAttempts", func(t *testing.T) { testCallAttempts(t, h) })
 	t.Run("EscalationReadsOwnWrites", func(t *testing.T) { testEscalationReadsOwnWrites(t, h) })
+	t.Run("RecordCalls", func(t *testing.T) { testRecordCalls(t, h) })
 	t.Run("PhonePacing", func(t *testing.T) { testPhonePacing(t, h) })
 	t.Run("Overrides", func(t *testing.T) { testOverrides(t, h) })
 }
@@ -273,5 +274,53 @@ func testEscalationReadsOwnWrites(t *testing.T, h Harness) {
 		if e, err := s.Escalation(ctx(t), inc.ID); err != nil || e.Phase != bot.PhaseCalling {
 			t.Errorf("hint %v: committed escalation %+v, %v", hint, e, err)
 		}
+	}
+}
+
+// testRecordCalls: recording placed calls outside the incident's lock fills
+// only empty call ids, moves only "placing" on, and a later save of an
+// attempt read before it does not empty the id again.
+func testRecordCalls(t *testing.T, h Harness) {
+	clock := NewClock()
+	s := h.New(t, clock)
+	inc := createIncident(t, s, clock, "record")
+	attempt := func(id string, status bot.AttemptStatus, callID string) bot.CallAttempt {
+		return bot.CallAttempt{ID: id, IncidentID: inc.ID, Contact: "tanaka", Phone: "+819011112222", Status: status, CallID: callID, CreatedAt: clock.Now()}
+	}
+	mustUpdate(t, s, func(tx bot.Tx) error {
+		for _, a := range []bot.CallAttempt{
+			attempt("r-placing", bot.AttemptPlacing, ""),
+			attempt("r-known", bot.AttemptRinging, "CAold"),
+			attempt("r-ended", bot.AttemptNoAnswer, ""),
+		} {
+			if err := tx.SaveCallAttempt(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	stale, err := s.CallAttempt(ctx(t), "r-placing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordCalls(ctx(t), []bot.PlacedCall{
+		{Attempt: "r-placing", CallID: "CA1"}, {Attempt: "r-known", CallID: "CA2"},
+		{Attempt: "r-ended", CallID: "CA3"}, {Attempt: "r-missing", CallID: "CA4"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string][2]string{
+		"r-placing": {"ringing", "CA1"}, "r-known": {"ringing", "CAold"}, "r-ended": {"no_answer", "CA3"},
+	} {
+		a, err := s.CallAttempt(ctx(t), id)
+		if err != nil || string(a.Status) != want[0] || a.CallID != want[1] {
+			t.Errorf("%s: %s %q (%v), want %s %q", id, a.Status, a.CallID, err, want[0], want[1])
+		}
+	}
+	// A transaction that read the attempt before the call id came ends it.
+	stale.Status = bot.AttemptCanceled
+	mustUpdate(t, s, func(tx bot.Tx) error { return tx.SaveCallAttempt(stale) })
+	if a, _ := s.CallAttempt(ctx(t), "r-placing"); a.Status != bot.AttemptCanceled || a.CallID != "CA1" {
+		t.Errorf("after a stale save: %s %q, want canceled with its call id kept", a.Status, a.CallID)
 	}
 }
