@@ -33,6 +33,9 @@ type Chat interface {
 type Threads interface {
 	Threads(ctx context.Context, incidentID int64) ([]Thread, error)
 	SaveThread(ctx context.Context, th Thread) error
+	// ThreadByMessage finds the thread whose root message this is, or
+	// ErrNotFound: a command or reaction in a thread names its incident.
+	ThreadByMessage(ctx context.Context, platform, channel, messageID string) (Thread, error)
 }
 
 // Mail is one outgoing message.

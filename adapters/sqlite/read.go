@@ -98,3 +98,14 @@ func (s *Store) SaveThread(ctx context.Context, th bot.Thread) error {
 		th.IncidentID, th.Platform, th.Channel, th.MessageID, th.PostedSeq, th.PostedAlerts)
 	return mapErr(err)
 }
+
+// ThreadByMessage finds the thread of a root message.
+func (s *Store) ThreadByMessage(ctx context.Context, platform, channel, messageID string) (bot.Thread, error) {
+	var th bot.Thread
+	err := s.read.GetContext(ctx, &th, `SELECT incident_id, platform, channel, message_id, posted_seq, posted_alerts
+		FROM chat_threads WHERE platform = ? AND channel = ? AND message_id = ?`, platform, channel, messageID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return th, fmt.Errorf("thread %s/%s/%s: %w", platform, channel, messageID, bot.ErrNotFound)
+	}
+	return th, mapErr(err)
+}

@@ -325,4 +325,13 @@ func testThreads(t *testing.T, h Harness) {
 	if len(got) != 2 || got[1].Platform != "slack" || got[1].PostedSeq != 2 || got[1].MessageID != th.MessageID {
 		t.Errorf("threads: %+v", got)
 	}
+	byMsg, err := s.ThreadByMessage(ctx(t), "slack", "C1", "1700000000.000100")
+	if err != nil || byMsg.IncidentID != inc.ID || byMsg.PostedSeq != 2 {
+		t.Errorf("thread by message: %+v, %v", byMsg, err)
+	}
+	for _, miss := range [][3]string{{"discord", "C1", "1700000000.000100"}, {"slack", "C2", "1700000000.000100"}, {"slack", "C1", "1"}} {
+		if _, err := s.ThreadByMessage(ctx(t), miss[0], miss[1], miss[2]); !errors.Is(err, bot.ErrNotFound) {
+			t.Errorf("thread by message %v: %v, want ErrNotFound", miss, err)
+		}
+	}
 }
