@@ -49,3 +49,11 @@ type Mail struct {
 type Mailer interface {
 	Send(ctx context.Context, m Mail) error
 }
+
+// Deduper remembers the platform deliveries already handled (interaction and
+// event ids), across replicas: a retry delivered to another replica is
+// handled once.
+type Deduper interface {
+	// Remember records key and reports whether this is its first sighting.
+	Remember(ctx context.Context, key string) (first bool, err error)
+}

@@ -13,6 +13,7 @@ type Store interface {
 	EscalationReader
 	CallRecorder
 	Threads
+	Deduper
 	JobQueue
 	Ping(ctx context.Context) error
 }

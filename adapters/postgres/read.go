@@ -109,3 +109,14 @@ func (s *Store) ThreadByMessage(ctx context.Context, platform, channel, messageI
 	}
 	return th, mapErr(err)
 }
+
+// Remember records a delivery key; false when it was already there.
+func (s *Store) Remember(ctx context.Context, key string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO deliveries (key, seen_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
+		key, s.clock.Now().UTC())
+	n, err := rowsAffected(res, err)
+	if err != nil {
+		return false, fmt.Errorf("remember %q: %w", key, mapErr(err))
+	}
+	return n == 1, nil
+}

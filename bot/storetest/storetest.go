@@ -56,6 +56,7 @@ func Exercise(t *testing.T, h Harness) {
 	t.Run("Listing", func(t *testing.T) { testListing(t, h) })
 	t.Run("TimelineAppendOnly", func(t *testing.T) { testTimelineAppendOnly(t, h) })
 	t.Run("Threads", func(t *testing.T) { testThreads(t, h) })
+	t.Run("Deliveries", func(t *testing.T) { testDeliveries(t, h) })
 	t.Run("JobsClaimAndFinish", func(t *testing.T) { testJobsClaimAndFinish(t, h) })
 	t.Run("JobsComplete", func(t *testing.T) { testJobsComplete(t, h) })
 	t.Run("JobsCoalesceByKey", func(t *testing.T) { testJobsCoalesce(t, h) })
@@ -333,5 +334,36 @@ func testThreads(t *testing.T, h Harness) {
 		if _, err := s.ThreadByMessage(ctx(t), miss[0], miss[1], miss[2]); !errors.Is(err, bot.ErrNotFound) {
 			t.Errorf("thread by message %v: %v, want ErrNotFound", miss, err)
 		}
+	}
+}
+
+// testDeliveries: a delivery key is new once, from any number of callers at
+// once.
+func testDeliveries(t *testing.T, h Harness) {
+	s := h.New(t, NewClock())
+	var firsts int
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			first, err := s.Remember(ctx(t), "slack:event:Ev01")
+			if err != nil {
+				t.Error(err)
+			}
+			if first {
+				mu.Lock()
+				firsts++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firsts != 1 {
+		t.Errorf("%d callers saw the key first, want 1", firsts)
+	}
+	if first, err := s.Remember(ctx(t), "slack:event:Ev02"); err != nil || !first {
+		t.Errorf("another key: %v, %v", first, err)
 	}
 }
