@@ -1,0 +1,615 @@
+package slack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/slackutilsx"
+
+	"github.com/hotline-dev/hotline/bot"
+	"github.com/hotline-dev/hotline/commands"
+)
+
+// The action ids of the incident buttons; their value is the incident
+// number ("12").
+const (
+	inboundActionAck      = "incident.ack"
+	inboundActionOwn      = "incident.own"
+	inboundActionResolve  = "incident.resolve"
+	inboundActionEscalate = "incident.escalate"
+)
+
+const (
+	// inboundMaxBody is far above anything Slack posts (a block_actions
+	// payload with its message is tens of kilobytes).
+	inboundMaxBody = 1 << 20
+	// inboundAnswerWithin bounds everything done before answering, inside
+	// Slack's 3 s deadline with room for the network.
+	inboundAnswerWithin = 2 * time.Second
+	// inboundWorkTimeout bounds the work done after the answer.
+	inboundWorkTimeout = 30 * time.Second
+)
+
+// Threads finds the incident whose root message a reaction was added to.
+// The stores satisfy it.
+type Threads interface {
+	ThreadByMessage(ctx context.Context, platform, channel, messageID string) (bot.Thread, error)
+	// Incident reads an incident by its id: a thread knows the id, the
+	// commands want the number.
+	Incident(ctx context.Context, id int64) (bot.Incident, error)
+}
+
+// Dedup remembers the platform ids already handled, across replicas.
+type Dedup interface {
+	// Remember records key; first is false when it was recorded before (a
+	// retry delivered again, maybe to another replica).
+	Remember(ctx context.Context, key string) (first bool, err error)
+}
+
+// Escalator starts the phone escalation of an incident at once.
+type Escalator interface {
+	CallNow(ctx context.Context, number int64, by bot.Actor) (bot.Incident, error)
+}
+
+// Replier posts replies where a response_url is not at hand (reactions);
+// *slack.Client satisfies it.
+type Replier interface {
+	PostEphemeralContext(ctx context.Context, channelID, userID string, options ...slack.MsgOption) (string, error)
+}
+
+// InboundConfig is what the Slack endpoints need.
+type InboundConfig struct {
+	SigningSecret string
+	Incidents     commands.Incidents
+	Escalator     Escalator // nil: "Call now" explains that no phone escalation is configured
+	Threads       Threads   // maps a reacted-to root message to its incident
+	Dedup         Dedup
+	Reply         Replier // nil: a refused reaction is only logged
+	// Users maps a Slack user id to the contact id recorded as the actor;
+	// unknown users act as their Slack user id.
+	Users map[string]string
+	// Reactions maps an emoji name to the command it runs on the incident;
+	// nil means eyes=ack, raising_hand=own, white_check_mark=resolve.
+	Reactions map[string]string
+	BotUserID string // reactions by this user (the bot itself) are ignored
+	Locale    string
+	Logger    *slog.Logger
+	// HTTPClient posts to response_url; nil means a client with a timeout.
+	HTTPClient *http.Client
+}
+
+// inboundDefaultReactions is the meaning of reactions on every platform.
+func inboundDefaultReactions() map[string]string {
+	return map[string]string{"eyes": commands.VerbAck, "raising_hand": commands.VerbOwn, "white_check_mark": commands.VerbResolve}
+}
+
+// Inbound serves Slack's signed HTTP requests: slash commands, button
+// clicks and events. Nothing is believed without a valid signature.
+type Inbound struct {
+	secret    string
+	incidents commands.Incidents
+	escalator Escalator
+	threads   Threads
+	dedup     Dedup
+	reply     Replier
+	users     map[string]string
+	reactions map[string]string
+	botUserID string
+	locale    string
+	log       *slog.Logger
+	client    *http.Client
+
+	answerWithin time.Duration
+	workTimeout  time.Duration
+	work         sync.WaitGroup
+}
+
+// NewInbound checks cfg and names every problem at once.
+func NewInbound(cfg InboundConfig) (*Inbound, error) {
+	var problems bot.Problems
+	if cfg.SigningSecret == "" {
+		problems.Add("signing_secret", "is required")
+	}
+	if cfg.Incidents == nil {
+		problems.Add("incidents", "is required")
+	}
+	if cfg.Threads == nil {
+		problems.Add("threads", "is required")
+	}
+	if cfg.Dedup == nil {
+		problems.Add("dedup", "is required")
+	}
+	reactions := cfg.Reactions
+	if reactions == nil {
+		reactions = inboundDefaultReactions()
+	}
+	for emoji, command := range reactions {
+		// A reaction names no incident itself: the thread does.
+		if _, err := commands.Parse(command + " INC-1"); err != nil || strings.TrimSpace(command) == "" {
+			problems.Add("reactions."+emoji, fmt.Sprintf("%q is not a command that needs nothing but the incident (ack, own, resolve)", command))
+		}
+	}
+	if err := problems.Err(); err != nil {
+		return nil, fmt.Errorf("slack inbound: %w", err)
+	}
+	h := &Inbound{
+		secret:       cfg.SigningSecret,
+		incidents:    cfg.Incidents,
+		escalator:    cfg.Escalator,
+		threads:      cfg.Threads,
+		dedup:        cfg.Dedup,
+		reply:        cfg.Reply,
+		users:        maps.Clone(cfg.Users),
+		reactions:    maps.Clone(reactions),
+		botUserID:    cfg.BotUserID,
+		locale:       cfg.Locale,
+		log:          cfg.Logger,
+		client:       cfg.HTTPClient,
+		answerWithin: inboundAnswerWithin,
+		workTimeout:  inboundWorkTimeout,
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.client == nil {
+		h.client = &http.Client{Timeout: 10 * time.Second}
+	}
+	return h, nil
+}
+
+// Register serves POST /v1/slack/commands, /v1/slack/interactions and
+// /v1/slack/events on mux. The patterns carry no method, so a GET is
+// answered 405 here even when mux has a catch-all.
+func (h *Inbound) Register(mux *http.ServeMux) {
+	mux.HandleFunc("/v1/slack/commands", h.verified(h.command))
+	mux.HandleFunc("/v1/slack/interactions", h.verified(h.interaction))
+	mux.HandleFunc("/v1/slack/events", h.verified(h.event))
+}
+
+// Wait waits for the work requests started after their answer, or for ctx.
+// Call it on shutdown once the server no longer accepts requests.
+func (h *Inbound) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		h.work.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// inboundHandler handles a request whose body is read and verified (r.Body
+// reads it again); it answers by deadline.
+type inboundHandler func(w http.ResponseWriter, r *http.Request, body []byte, deadline time.Time)
+
+// verified reads the body (capped), checks Slack's signature over the raw
+// bytes and only then hands the request on, its body readable again.
+func (h *Inbound) verified(next inboundHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		deadline := time.Now().Add(h.answerWithin)
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "use POST", http.StatusMethodNotAllowed)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, inboundMaxBody))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+				return
+			}
+			http.Error(w, "cannot read the request body", http.StatusBadRequest)
+			return
+		}
+		if err := h.verify(r.Header, body); err != nil {
+			reason := inboundRefusal(err)
+			h.log.WarnContext(r.Context(), "slack request refused", "platform", "slack", "path", r.URL.Path, "remote", r.RemoteAddr, "reason", reason)
+			http.Error(w, reason, http.StatusUnauthorized)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next(w, r, body, deadline)
+	}
+}
+
+func (h *Inbound) verify(header http.Header, body []byte) error {
+	sv, err := slack.NewSecretsVerifier(header, h.secret)
+	if err != nil {
+		return err
+	}
+	if _, err := sv.Write(body); err != nil {
+		return err
+	}
+	return sv.Ensure()
+}
+
+// inboundRefusal says why a request was refused, without the signature.
+func inboundRefusal(err error) string {
+	switch {
+	case errors.Is(err, slack.ErrMissingHeaders):
+		return "missing X-Slack-Signature or X-Slack-Request-Timestamp"
+	case errors.Is(err, slack.ErrExpiredTimestamp):
+		return "X-Slack-Request-Timestamp is more than 5 minutes off: stale or replayed request"
+	}
+	return "invalid X-Slack-Signature"
+}
+
+// firstDelivery records key; it answers a replay (200, nothing runs) or a
+// failure to record (503, the sender retries) itself and then reports false.
+func (h *Inbound) firstDelivery(w http.ResponseWriter, r *http.Request, deadline time.Time, key string) bool {
+	ctx, cancel := context.WithDeadline(r.Context(), deadline)
+	defer cancel()
+	first, err := h.dedup.Remember(ctx, key)
+	if err != nil {
+		h.log.ErrorContext(ctx, "slack request not handled: cannot record its delivery", "platform", "slack", "key", key, "err", err)
+		http.Error(w, "cannot record the delivery; retry later", http.StatusServiceUnavailable)
+		return false
+	}
+	if !first {
+		h.log.DebugContext(ctx, "slack delivery seen before; ignored", "platform", "slack", "key", key, "retry", r.Header.Get("X-Slack-Retry-Num"))
+		w.WriteHeader(http.StatusOK)
+		return false
+	}
+	return true
+}
+
+// background runs fn after the answer, detached from the request but
+// bounded, with panics contained.
+func (h *Inbound) background(r *http.Request, fn func(ctx context.Context)) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), h.workTimeout)
+	h.work.Go(func() {
+		defer cancel()
+		defer func() {
+			if p := recover(); p != nil {
+				h.log.Error("slack work panicked", "platform", "slack", "panic", p, "stack", string(debug.Stack()))
+			}
+		}()
+		fn(ctx)
+	})
+}
+
+func (h *Inbound) actor(userID string) bot.Actor {
+	if id, ok := h.users[userID]; ok && id != "" {
+		return bot.Actor{ID: id, Source: "slack"}
+	}
+	return bot.Actor{ID: userID, Source: "slack"}
+}
+
+// command answers "/incident ...": synchronously when the command is done
+// in time, else with an empty 200 and the reply through response_url.
+func (h *Inbound) command(w http.ResponseWriter, r *http.Request, _ []byte, deadline time.Time) {
+	cmd, err := slack.SlashCommandParse(r)
+	if err != nil {
+		http.Error(w, "malformed slash command: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if cmd.UserID == "" {
+		http.Error(w, "malformed slash command: no user_id", http.StatusBadRequest)
+		return
+	}
+	// Slack does not retry slash commands; this turns a replay within the
+	// signature's five minutes into nothing.
+	if cmd.TriggerID != "" && !h.firstDelivery(w, r, deadline, "slack:command:"+cmd.TeamID+":"+cmd.TriggerID) {
+		return
+	}
+	// Slack sends no thread_ts with a slash command, so the incident must be
+	// named (INC-n).
+	in := commands.Invocation{Text: cmd.Text, Actor: h.actor(cmd.UserID), Locale: h.locale}
+	replies := make(chan commands.Reply, 1)
+	h.background(r, func(ctx context.Context) {
+		reply := commands.Run(ctx, h.incidents, in)
+		h.logReply(ctx, "slack command", in.Actor, reply)
+		replies <- reply
+	})
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	select {
+	case reply := <-replies:
+		inboundJSON(w, inboundMessage(reply.Text, reply.Ephemeral))
+	case <-timer.C:
+		w.WriteHeader(http.StatusOK)
+		h.background(r, func(ctx context.Context) {
+			select {
+			case reply := <-replies:
+				h.respond(ctx, cmd.ResponseURL, in.Actor, inboundMessage(reply.Text, reply.Ephemeral))
+			case <-ctx.Done():
+			}
+		})
+	}
+}
+
+// interaction handles a button click: 200 at once, the action after.
+func (h *Inbound) interaction(w http.ResponseWriter, r *http.Request, _ []byte, deadline time.Time) {
+	ic, err := slack.InteractionCallbackParse(r)
+	if err != nil {
+		http.Error(w, "malformed interaction payload: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	actions := ic.ActionCallback.BlockActions
+	if ic.Type != slack.InteractionTypeBlockActions || len(actions) == 0 {
+		h.log.DebugContext(r.Context(), "slack interaction ignored", "platform", "slack", "type", ic.Type)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if ic.User.ID == "" {
+		http.Error(w, "malformed interaction payload: no user", http.StatusBadRequest)
+		return
+	}
+	// trigger_id is unique per click; action_ts with the user is the
+	// fallback for payloads without one.
+	id := ic.TriggerID
+	if id == "" && actions[0].ActionTs != "" {
+		id = ic.User.ID + ":" + actions[0].ActionTs
+	}
+	if id == "" {
+		http.Error(w, "malformed interaction payload: neither trigger_id nor action_ts", http.StatusBadRequest)
+		return
+	}
+	if !h.firstDelivery(w, r, deadline, "slack:interaction:"+ic.Team.ID+":"+id) {
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	by := h.actor(ic.User.ID)
+	h.background(r, func(ctx context.Context) {
+		for _, a := range actions {
+			text := h.runAction(ctx, a, by)
+			msg := inboundMessage(text, true)
+			if ic.ResponseURL != "" {
+				h.respond(ctx, ic.ResponseURL, by, msg)
+			} else {
+				h.postEphemeral(ctx, ic.Channel.ID, ic.User.ID, by, text)
+			}
+		}
+	})
+}
+
+// runAction runs one button and says what came of it.
+func (h *Inbound) runAction(ctx context.Context, a *slack.BlockAction, by bot.Actor) string {
+	ja := inboundJapanese(h.locale)
+	var verb string
+	switch a.ActionID {
+	case inboundActionAck:
+		verb = commands.VerbAck
+	case inboundActionOwn:
+		verb = commands.VerbOwn
+	case inboundActionResolve:
+		verb = commands.VerbResolve
+	case inboundActionEscalate:
+	default:
+		h.log.WarnContext(ctx, "slack button with an unknown action", "platform", "slack", "user", by.ID, "action", a.ActionID)
+		return inboundPick(ja, fmt.Sprintf("unknown action %q; nothing was changed", a.ActionID),
+			fmt.Sprintf("不明な操作です（%q）。何も変更していません", a.ActionID))
+	}
+	number, err := strconv.ParseInt(strings.TrimSpace(a.Value), 10, 64)
+	if err != nil || number <= 0 {
+		h.log.WarnContext(ctx, "slack button without an incident", "platform", "slack", "user", by.ID, "action", a.ActionID, "value", a.Value)
+		return inboundPick(ja, "this button names no incident; nothing was changed", "このボタンはインシデントを指していません。何も変更していません")
+	}
+	if verb != "" {
+		// The buttons speak the command language, so they are refused and
+		// answered exactly as the typed command would be.
+		in := commands.Invocation{Text: fmt.Sprintf("%s INC-%d", verb, number), Actor: by, Locale: h.locale}
+		reply := commands.Run(ctx, h.incidents, in)
+		h.logReply(ctx, "slack button", by, reply)
+		return reply.Text
+	}
+	return h.callNow(ctx, number, by, ja)
+}
+
+func (h *Inbound) callNow(ctx context.Context, number int64, by bot.Actor, ja bool) string {
+	if h.escalator == nil {
+		return inboundPick(ja, "No phone escalation is configured, so nobody can be called.",
+			"電話での呼び出しが設定されていないため、誰にも電話できません。")
+	}
+	_, err := h.escalator.CallNow(ctx, number, by)
+	var invalid *bot.InvalidError
+	switch {
+	case err == nil:
+		h.log.InfoContext(ctx, "slack call now", "platform", "slack", "user", by.ID, "incident", number)
+		return inboundPick(ja, fmt.Sprintf("Calling the on-call for INC-%d now (asked by %s)", number, by.ID),
+			fmt.Sprintf("INC-%d の当番に今すぐ電話します（%s の依頼）", number, by.ID))
+	case errors.As(err, &invalid):
+		return invalid.Reason
+	case errors.Is(err, bot.ErrNotFound):
+		return inboundPick(ja, fmt.Sprintf("INC-%d does not exist", number), fmt.Sprintf("INC-%d は存在しません", number))
+	case errors.Is(err, bot.ErrConflict):
+		// "INC-7 is acknowledged: nobody needs calling: conflict"
+		if reason, ok := strings.CutSuffix(err.Error(), ": "+bot.ErrConflict.Error()); ok {
+			return reason
+		}
+	}
+	h.log.ErrorContext(ctx, "slack call now failed", "platform", "slack", "user", by.ID, "incident", number, "err", err)
+	return inboundPick(ja, "something went wrong; try again", "問題が発生しました。もう一度お試しください")
+}
+
+// inboundEnvelope is the outer part of every Events API request.
+type inboundEnvelope struct {
+	Type      string `json:"type"`
+	Challenge string `json:"challenge"`
+	EventID   string `json:"event_id"`
+	Event     struct {
+		Type string `json:"type"`
+	} `json:"event"`
+}
+
+// event handles the Events API: the URL check and reactions.
+func (h *Inbound) event(w http.ResponseWriter, r *http.Request, body []byte, deadline time.Time) {
+	var env inboundEnvelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		http.Error(w, "malformed event: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	switch env.Type {
+	case slackevents.URLVerification:
+		if env.Challenge == "" {
+			http.Error(w, "url_verification without a challenge", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, env.Challenge)
+		return
+	case slackevents.CallbackEvent:
+	default:
+		w.WriteHeader(http.StatusOK) // app_rate_limited and what comes later
+		return
+	}
+	if env.Event.Type != string(slackevents.ReactionAdded) {
+		// reaction_removed undoes nothing: an ack stays an ack.
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	parsed, err := slackevents.ParseEvent(json.RawMessage(body), slackevents.OptionNoVerifyToken()) // the signature is checked
+	if err != nil {
+		http.Error(w, "malformed event: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	ev, ok := parsed.InnerEvent.Data.(*slackevents.ReactionAddedEvent)
+	if !ok || env.EventID == "" || ev.User == "" {
+		http.Error(w, "malformed event: reaction_added needs event_id and user", http.StatusBadRequest)
+		return
+	}
+	// "raising_hand::skin-tone-3" is still raising_hand.
+	emoji, _, _ := strings.Cut(ev.Reaction, "::")
+	verb, mapped := h.reactions[emoji]
+	if !mapped || ev.User == h.botUserID || ev.Item.Type != "message" || ev.Item.Channel == "" || ev.Item.Timestamp == "" {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if !h.firstDelivery(w, r, deadline, "slack:event:"+env.EventID) {
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	by := h.actor(ev.User)
+	channel, ts, user := ev.Item.Channel, ev.Item.Timestamp, ev.User
+	h.background(r, func(ctx context.Context) {
+		h.react(ctx, verb, channel, ts, user, by)
+	})
+}
+
+// react runs the command of a reaction on the incident of the message.
+func (h *Inbound) react(ctx context.Context, verb, channel, ts, user string, by bot.Actor) {
+	th, err := h.threads.ThreadByMessage(ctx, "slack", channel, ts)
+	if errors.Is(err, bot.ErrNotFound) {
+		return // a reaction on some other message
+	}
+	if err != nil {
+		h.log.ErrorContext(ctx, "slack reaction not handled: thread lookup failed", "platform", "slack", "user", by.ID, "err", err)
+		return
+	}
+	inc, err := h.threads.Incident(ctx, th.IncidentID)
+	if err != nil {
+		h.log.ErrorContext(ctx, "slack reaction not handled: incident lookup failed", "platform", "slack", "user", by.ID, "incident_id", th.IncidentID, "err", err)
+		return
+	}
+	in := commands.Invocation{Text: fmt.Sprintf("%s INC-%d", verb, inc.Number), Actor: by, Locale: h.locale}
+	reply := commands.Run(ctx, h.incidents, in)
+	h.logReply(ctx, "slack reaction", by, reply)
+	if reply.Ephemeral {
+		// Refused ("already acknowledged"): say why to whoever reacted.
+		h.postEphemeral(ctx, channel, user, by, reply.Text)
+	}
+}
+
+func (h *Inbound) postEphemeral(ctx context.Context, channel, user string, by bot.Actor, text string) {
+	if h.reply == nil || channel == "" {
+		h.log.InfoContext(ctx, "slack reply not posted: nowhere to post it", "platform", "slack", "user", by.ID, "text", text)
+		return
+	}
+	if _, err := h.reply.PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(text, true)); err != nil {
+		h.log.WarnContext(ctx, "slack ephemeral reply failed", "platform", "slack", "user", by.ID, "err", err)
+	}
+}
+
+// inboundMsg is a message posted as a response (the command's answer or a
+// post to response_url).
+type inboundMsg struct {
+	ResponseType    string `json:"response_type"`
+	Text            string `json:"text"`
+	ReplaceOriginal bool   `json:"replace_original"`
+}
+
+func inboundMessage(text string, ephemeral bool) inboundMsg {
+	m := inboundMsg{ResponseType: "in_channel", Text: slackutilsx.EscapeMessage(text)}
+	if ephemeral {
+		m.ResponseType = "ephemeral"
+	}
+	return m
+}
+
+func inboundJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	json.NewEncoder(w).Encode(v)
+}
+
+// respond posts msg to a response_url.
+func (h *Inbound) respond(ctx context.Context, responseURL string, by bot.Actor, msg inboundMsg) {
+	if err := h.postResponse(ctx, responseURL, msg); err != nil {
+		h.log.WarnContext(ctx, "slack response_url post failed", "platform", "slack", "user", by.ID, "err", err)
+	}
+}
+
+func (h *Inbound) postResponse(ctx context.Context, responseURL string, msg inboundMsg) error {
+	if responseURL == "" {
+		return errors.New("no response_url")
+	}
+	body, err := json.Marshal(msg)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, responseURL, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("response_url: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("response_url: %w", err)
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("response_url: %s: %s", resp.Status, strings.TrimSpace(string(answer)))
+	}
+	return nil
+}
+
+func (h *Inbound) logReply(ctx context.Context, what string, by bot.Actor, reply commands.Reply) {
+	if reply.Incident != nil {
+		h.log.InfoContext(ctx, what, "platform", "slack", "user", by.ID, "incident", reply.Incident.Number)
+		return
+	}
+	h.log.DebugContext(ctx, what+" refused", "platform", "slack", "user", by.ID, "reply", reply.Text)
+}
+
+// inboundJapanese reports whether locale is Japanese (ja, ja-JP, ja_JP).
+func inboundJapanese(locale string) bool {
+	l := strings.ToLower(locale)
+	return l == "ja" || strings.HasPrefix(l, "ja-") || strings.HasPrefix(l, "ja_")
+}
+
+func inboundPick(ja bool, en, jp string) string {
+	if ja {
+		return jp
+	}
+	return en
+}
