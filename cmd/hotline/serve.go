@@ -17,6 +17,7 @@ import (
 
 	"github.com/hotline-dev/hotline/adapters/api"
 	"github.com/hotline-dev/hotline/adapters/console"
+	"github.com/hotline-dev/hotline/adapters/slack"
 	"github.com/hotline-dev/hotline/adapters/twilio"
 	"github.com/hotline-dev/hotline/adapters/webhook"
 	"github.com/hotline-dev/hotline/bot"
@@ -119,6 +120,11 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
+	if a.slackInbound != nil {
+		if err := a.slackInbound.Wait(shutdownCtx); err != nil {
+			log.Warn("slack commands still running at shutdown", "err", err)
+		}
+	}
 	stopJobs()
 	select {
 	case <-jobsDone:
@@ -137,6 +143,9 @@ type app struct {
 	engine   *escalation.Engine
 	mux      *http.ServeMux
 	terminal *console.Chat // the console chat, when no chat platform is configured
+	// slackInbound runs Slack's commands after answering them; shutdown
+	// waits for it.
+	slackInbound *slack.Inbound
 }
 
 // newApp opens the store and wires the bot, the escalation engine and the
@@ -155,7 +164,10 @@ func newApp(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer
 }
 
 func wireApp(cfg *Config, st store, log *slog.Logger, stdout io.Writer) (*app, error) {
-	services, chats, terminal := chatWiring(cfg, stdout)
+	services, chats, terminal, slackChat, err := chatWiring(cfg, stdout, log)
+	if err != nil {
+		return nil, err
+	}
 	reg, hooks := newMetrics()
 	phone, account, err := phoneWiring(cfg, stdout, log)
 	if err != nil {
@@ -200,7 +212,17 @@ func wireApp(cfg *Config, st store, log *slog.Logger, stdout io.Writer) (*app, e
 	if cfg.Phone.Twilio != nil {
 		mux.Handle("/v1/twilio/", twilio.NewHandler(twilioConfig(cfg, log), eng))
 	}
-	return &app{store: st, bot: b, engine: eng, mux: mux, terminal: terminal}, nil
+	a := &app{store: st, bot: b, engine: eng, mux: mux, terminal: terminal}
+	if slackChat != nil && cfg.Chat.Slack.SigningSecret != "" {
+		in, err := slackInbound(context.Background(), cfg, slackChat, b, eng, st, log)
+		if err != nil {
+			b.Close()
+			return nil, fmt.Errorf("chat.slack: %w", err)
+		}
+		in.Register(mux)
+		a.slackInbound = in
+	}
+	return a, nil
 }
 
 // apiActions is what the API's POST routes do: the bot's commands and the
@@ -222,16 +244,29 @@ func (a apiActions) CallNow(ctx context.Context, n int64, by bot.Actor) (bot.Inc
 	return a.engine.CallNow(ctx, n, by)
 }
 
-// chatWiring turns configured services into bot services and picks the chat
-// platforms. With no chat platform configured, incidents go to the console,
-// which it also returns.
-func chatWiring(cfg *Config, stdout io.Writer) ([]bot.Service, []bot.Chat, *console.Chat) {
+// chatWiring turns configured services into bot services and builds the
+// chat platforms. With no chat platform configured, incidents go to the
+// console, which it also returns.
+func chatWiring(cfg *Config, stdout io.Writer, log *slog.Logger) ([]bot.Service, []bot.Chat, *console.Chat, *slack.Chat, error) {
 	var chats []bot.Chat
 	var terminal *console.Chat
+	var slackChat *slack.Chat
 	useConsole := cfg.Chat.Slack == nil && cfg.Chat.Discord == nil
 	if useConsole {
 		terminal = console.NewChat(stdout)
 		chats = append(chats, terminal)
+	}
+	names := map[string]string{}
+	for _, s := range cfg.Services {
+		names[s.ID] = s.Name
+	}
+	if sc := cfg.Chat.Slack; sc != nil {
+		c, err := slack.NewChat(slack.ChatConfig{BotToken: sc.BotToken, APIURL: sc.APIURL, Locale: cfg.Locale, ServiceNames: names, Logger: log})
+		if err != nil {
+			return nil, nil, nil, nil, fmt.Errorf("chat.slack: %w", err)
+		}
+		slackChat = c
+		chats = append(chats, c)
 	}
 	var services []bot.Service
 	for _, s := range cfg.Services {
@@ -247,14 +282,35 @@ func chatWiring(cfg *Config, stdout io.Writer) ([]bot.Service, []bot.Chat, *cons
 		}
 		services = append(services, bot.Service{ID: s.ID, Name: s.Name, Severity: s.Severity, Channels: channels})
 	}
-	return services, chats, terminal
+	return services, chats, terminal, slackChat, nil
+}
+
+// slackInbound serves Slack's slash commands, buttons and reactions over
+// HTTP (the signing_secret mode).
+func slackInbound(ctx context.Context, cfg *Config, c *slack.Chat, b *bot.Bot, eng *escalation.Engine, st store, log *slog.Logger) (*slack.Inbound, error) {
+	users := map[string]string{}
+	for _, ct := range cfg.Contacts {
+		if ct.Slack != "" {
+			users[ct.Slack] = ct.ID
+		}
+	}
+	// The bot's own reactions are ignored; Slack says who the bot is.
+	var botUser string
+	authCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if who, err := c.Client().AuthTestContext(authCtx); err != nil {
+		log.Warn("slack auth.test failed; the bot's own reactions cannot be told apart", "platform", "slack", "err", err)
+	} else {
+		botUser = who.UserID
+	}
+	return slack.NewInbound(slack.InboundConfig{SigningSecret: cfg.Chat.Slack.SigningSecret, Incidents: b, Escalator: eng,
+		Threads: st, Dedup: st, Reply: c.Client(), Users: users, BotUserID: botUser, Locale: cfg.Locale, Logger: log})
 }
 
 // warnNotWired says which configured sections this version validates but
 // does not use yet, so nobody mistakes silence for a working phone.
 func warnNotWired(cfg *Config, log *slog.Logger) {
 	for name, set := range map[string]bool{
-		"chat.slack":   cfg.Chat.Slack != nil,
 		"chat.discord": cfg.Chat.Discord != nil,
 		"mail.smtp":    cfg.Mail.SMTP != nil,
 		"mail.imap":    cfg.Mail.IMAP != nil,
@@ -262,6 +318,9 @@ func warnNotWired(cfg *Config, log *slog.Logger) {
 		if set {
 			log.Warn("configured but not wired in this version: it is validated and not used yet", "section", name)
 		}
+	}
+	if sc := cfg.Chat.Slack; sc != nil && sc.SigningSecret == "" {
+		log.Warn("chat.slack: Socket Mode (app_token) is not wired in this version; incidents are posted, but commands, buttons and reactions need signing_secret (HTTP mode)")
 	}
 }
 
