@@ -3,6 +3,7 @@ package commands
 import (
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/hotline-dev/hotline/bot"
@@ -17,11 +18,19 @@ const (
 	VerbClassify = "classify"
 	VerbNote     = "note"
 	VerbResolve  = "resolve"
+	VerbStatus   = "status"
+	VerbEscalate = "escalate"
+	VerbNew      = "new"
+	VerbList     = "list"
+	VerbShow     = "show"
+	VerbTimeline = "timeline"
+	VerbOnCall   = "oncall"
 	VerbHelp     = "help"
 )
 
 // verbOrder is the order of the help and of the command list in errors.
-var verbOrder = []string{VerbAck, VerbOwn, VerbAssign, VerbSev, VerbClassify, VerbNote, VerbResolve, VerbHelp}
+var verbOrder = []string{VerbAck, VerbOwn, VerbAssign, VerbSev, VerbClassify, VerbStatus, VerbNote, VerbEscalate,
+	VerbResolve, VerbNew, VerbList, VerbShow, VerbTimeline, VerbOnCall, VerbHelp}
 
 // aliases maps the other words responders type to a verb. Keys are lower
 // case; the Japanese ones are what a responder types with the IME on.
@@ -34,6 +43,20 @@ var aliases = map[string]string{
 	"担当":          VerbOwn,
 	"解決":          VerbResolve,
 	"メモ":          VerbNote,
+	"状況":          VerbStatus,
+	"ステータス":       VerbStatus,
+	"page":        VerbEscalate,
+	"呼び出し":        VerbEscalate,
+	"エスカレ":        VerbEscalate,
+	"declare":     VerbNew,
+	"新規":          VerbNew,
+	"起票":          VerbNew,
+	"一覧":          VerbList,
+	"表示":          VerbShow,
+	"経緯":          VerbTimeline,
+	"タイムライン":      VerbTimeline,
+	"on-call":     VerbOnCall,
+	"当番":          VerbOnCall,
 }
 
 // Command is one parsed "/incident ..." command.
@@ -45,12 +68,19 @@ type Command struct {
 	// Owner is the new owner of assign: a name from @name, or the user id
 	// of a Slack or Discord mention.
 	Owner    string
-	Severity bot.Severity // sev
+	Severity bot.Severity // sev; new, when given
 	Impact   bot.Level    // classify
 	Urgency  bot.Level    // classify
-	// Text is the note, the resolve summary (both with the spacing the
-	// responder typed), or for help the verb asked about.
+	// Text is the note, the resolve summary, the title of new (all with the
+	// spacing the responder typed), or for help the verb asked about.
 	Text string
+	// Phase is the progress status reports: bot.ProgressInvestigating ...
+	Phase string
+	// Schedule is the on-call schedule oncall names, "" when none.
+	Schedule string
+	// Override is oncall override: Owner takes Schedule for Duration.
+	Override bool
+	Duration time.Duration
 }
 
 // UsageError says what was wrong with a command and how to write it. Its
@@ -109,12 +139,21 @@ func Parse(text string) (Command, error) {
 			}
 			cmd.Text = v
 		}
-	case VerbAck, VerbOwn:
+	case VerbAck, VerbOwn, VerbEscalate, VerbShow, VerbTimeline:
 		cmd.Ref, err = p.ref()
+	case VerbList:
 	case VerbAssign:
 		if cmd.Ref, err = p.ref(); err == nil {
-			cmd.Owner, err = p.user()
+			cmd.Owner, err = p.user("name the new owner: @name")
 		}
+	case VerbStatus:
+		if cmd.Ref, err = p.ref(); err == nil {
+			cmd.Phase, err = p.phase()
+		}
+	case VerbNew:
+		cmd.Text, cmd.Severity, err = p.titleSeverity()
+	case VerbOnCall:
+		err = p.onCall(&cmd)
 	case VerbSev:
 		if cmd.Ref, err = p.ref(); err == nil {
 			cmd.Severity, err = p.severity()
@@ -240,10 +279,11 @@ func (p *parser) textRef() int64 {
 	return n
 }
 
-func (p *parser) user() (string, error) {
+// user reads @name or a mention; missing is the refusal when there is none.
+func (p *parser) user(missing string) (string, error) {
 	w := p.next()
 	if w == "" {
-		return "", p.fail("name the new owner: @name")
+		return "", p.fail("%s", missing)
 	}
 	u, ok := parseUser(fold(w))
 	if !ok {
@@ -251,7 +291,10 @@ func (p *parser) user() (string, error) {
 	}
 	switch strings.ToLower(u) {
 	case "here", "channel", "everyone":
-		return "", p.fail("assign one person, not @%s", u)
+		if p.verb == VerbAssign {
+			return "", p.fail("assign one person, not @%s", u)
+		}
+		return "", p.fail("name one person, not @%s", u)
 	}
 	return u, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotline-dev/hotline/bot"
 )
@@ -89,6 +90,60 @@ func TestParse(t *testing.T) {
 		{"close #3", Command{Verb: VerbResolve, Ref: 3}},
 		{"CLOSE false alarm", Command{Verb: VerbResolve, Text: "false alarm"}},
 		{"解決 INC-3 ディスク拡張で復旧", Command{Verb: VerbResolve, Ref: 3, Text: "ディスク拡張で復旧"}},
+
+		// status: English or Japanese phases, full-width folded.
+		{"status investigating", Command{Verb: VerbStatus, Phase: bot.ProgressInvestigating}},
+		{"status INC-4 identified", Command{Verb: VerbStatus, Ref: 4, Phase: bot.ProgressIdentified}},
+		{"STATUS #4 Monitoring", Command{Verb: VerbStatus, Ref: 4, Phase: bot.ProgressMonitoring}},
+		{"状況 調査中", Command{Verb: VerbStatus, Phase: bot.ProgressInvestigating}},
+		{"ステータス　ＩＮＣ－４　特定済み", Command{Verb: VerbStatus, Ref: 4, Phase: bot.ProgressIdentified}},
+		{"状況 監視中", Command{Verb: VerbStatus, Phase: bot.ProgressMonitoring}},
+		{"status ＭＯＮＩＴＯＲＩＮＧ", Command{Verb: VerbStatus, Phase: bot.ProgressMonitoring}},
+
+		// escalate
+		{"escalate", Command{Verb: VerbEscalate}},
+		{"escalate INC-7", Command{Verb: VerbEscalate, Ref: 7}},
+		{"page #7", Command{Verb: VerbEscalate, Ref: 7}},
+		{"呼び出し", Command{Verb: VerbEscalate}},
+		{"エスカレ　＃７", Command{Verb: VerbEscalate, Ref: 7}},
+
+		// new: the title as typed; a last word sev1–sev4 is the severity.
+		{"new db01 disk full", Command{Verb: VerbNew, Text: "db01 disk full"}},
+		{"new db01 disk  full sev2", Command{Verb: VerbNew, Text: "db01 disk  full", Severity: bot.Sev2}},
+		{"new checkout errors SEV1", Command{Verb: VerbNew, Text: "checkout errors", Severity: bot.Sev1}},
+		{"new API latency high", Command{Verb: VerbNew, Text: "API latency high"}},
+		{"new 3 servers down 2", Command{Verb: VerbNew, Text: "3 servers down 2"}},
+		{"new INC-3 again", Command{Verb: VerbNew, Text: "INC-3 again"}},
+		{"declare payments down", Command{Verb: VerbNew, Text: "payments down"}},
+		{"新規 決済エラー多発　ｓｅｖ１", Command{Verb: VerbNew, Text: "決済エラー多発", Severity: bot.Sev1}},
+		{"起票 db01 ディスク使用率 95%", Command{Verb: VerbNew, Text: "db01 ディスク使用率 95%"}},
+
+		// list, show, timeline
+		{"list", Command{Verb: VerbList}},
+		{"一覧", Command{Verb: VerbList}},
+		{"ＬＩＳＴ", Command{Verb: VerbList}},
+		{"show", Command{Verb: VerbShow}},
+		{"show INC-7", Command{Verb: VerbShow, Ref: 7}},
+		{"表示 ＩＮＣ－７", Command{Verb: VerbShow, Ref: 7}},
+		{"timeline", Command{Verb: VerbTimeline}},
+		{"timeline #7", Command{Verb: VerbTimeline, Ref: 7}},
+		{"経緯 INC-7", Command{Verb: VerbTimeline, Ref: 7}},
+		{"タイムライン", Command{Verb: VerbTimeline}},
+
+		// oncall, and overrides with every way of writing the duration.
+		{"oncall", Command{Verb: VerbOnCall}},
+		{"oncall infra", Command{Verb: VerbOnCall, Schedule: "infra"}},
+		{"on-call ｉｎｆｒａ", Command{Verb: VerbOnCall, Schedule: "infra"}},
+		{"当番", Command{Verb: VerbOnCall}},
+		{"oncall override @suzuki 2h", Command{Verb: VerbOnCall, Override: true, Owner: "suzuki", Duration: 2 * time.Hour}},
+		{"oncall override <@U01SUZUKI|suzuki> 1h30m infra", Command{Verb: VerbOnCall, Override: true, Owner: "U01SUZUKI", Duration: 90 * time.Minute, Schedule: "infra"}},
+		{"oncall OVERRIDE @suzuki 1d", Command{Verb: VerbOnCall, Override: true, Owner: "suzuki", Duration: 24 * time.Hour}},
+		{"当番 交代 ＠鈴木 ２時間", Command{Verb: VerbOnCall, Override: true, Owner: "鈴木", Duration: 2 * time.Hour}},
+		{"当番 代理 @suzuki 30分 db", Command{Verb: VerbOnCall, Override: true, Owner: "suzuki", Duration: 30 * time.Minute, Schedule: "db"}},
+		{"当番 交代 @suzuki 1日", Command{Verb: VerbOnCall, Override: true, Owner: "suzuki", Duration: 24 * time.Hour}},
+
+		{"help escalate", Command{Verb: VerbHelp, Text: VerbEscalate}},
+		{"help 当番", Command{Verb: VerbHelp, Text: VerbOnCall}},
 	}
 	for _, tt := range tests {
 		got, err := Parse(tt.text)
@@ -147,6 +202,37 @@ func TestParseRefusals(t *testing.T) {
 		{"ack #7a", VerbAck, `"#7a" is not an incident`},
 		{"own INC-3 @suzuki", VerbOwn, `unexpected "@suzuki"`},
 		{"help sev now", VerbHelp, `unexpected "now"`},
+
+		{"status", VerbStatus, "give the phase"},
+		{"status INC-3", VerbStatus, "give the phase"},
+		{"status resolved", VerbStatus, `"resolved" is not a phase`},
+		{"状況 対応中", VerbStatus, `"対応中" is not a phase`},
+		{"status monitoring now", VerbStatus, `unexpected "now"`},
+		{"status INC-x monitoring", VerbStatus, `"INC-x" is not an incident`},
+
+		{"escalate now", VerbEscalate, `unexpected "now"`},
+		{"escalate INC-3 INC-4", VerbEscalate, `unexpected "INC-4"`},
+
+		{"new", VerbNew, "write the title"},
+		{"new sev2", VerbNew, "write the title"},
+		{"新規　", VerbNew, "write the title"},
+
+		{"list all", VerbList, `unexpected "all"`},
+		{"show INC-3 now", VerbShow, `unexpected "now"`},
+		{"show INC-0", VerbShow, `"INC-0" is not an incident`},
+		{"timeline INC-3 20", VerbTimeline, `unexpected "20"`},
+
+		{"oncall infra db", VerbOnCall, `unexpected "db"`},
+		{"oncall override", VerbOnCall, "name who takes over"},
+		{"oncall override suzuki 2h", VerbOnCall, `"suzuki" is not a user`},
+		{"oncall override @here 2h", VerbOnCall, "name one person, not @here"},
+		{"oncall override @suzuki", VerbOnCall, "give how long"},
+		{"oncall override @suzuki 2", VerbOnCall, `"2" is not a duration`},
+		{"oncall override @suzuki soon", VerbOnCall, `"soon" is not a duration`},
+		{"oncall override @suzuki 0h", VerbOnCall, "more than 0"},
+		{"oncall override @suzuki -2h", VerbOnCall, "more than 0"},
+		{"oncall override @suzuki 15d", VerbOnCall, "at most 14d"},
+		{"oncall override @suzuki 2h infra db", VerbOnCall, `unexpected "db"`},
 
 		{"foo", "", `unknown command "foo"`},
 		{"help foo", "", `unknown command "foo"`},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/hotline-dev/hotline/bot"
 )
@@ -27,6 +28,15 @@ type Invocation struct {
 	// in, 0 when none.
 	Thread int64
 	Locale string // ja | en; anything else is English
+	// Service is the id of the service whose channel the command was run
+	// in, "" when the channel belongs to none; new declares incidents of it.
+	Service string
+	// Phone serves escalate and oncall; nil: no phone escalation is
+	// configured and they say so.
+	Phone Phone
+	// At is when the command was received, the "now" of oncall; zero: the
+	// wall clock.
+	At time.Time
 }
 
 // Reply is what the adapter posts back. Ephemeral replies (help, refusals)
@@ -52,6 +62,14 @@ func Run(ctx context.Context, inc Incidents, in Invocation) Reply {
 		}
 		return refusal(Help(in.Locale))
 	}
+	switch cmd.Verb {
+	case VerbList:
+		return list(ctx, inc, ja)
+	case VerbOnCall:
+		return onCall(ctx, inc, cmd, in, ja)
+	case VerbNew:
+		return declare(ctx, inc, cmd, in, ja)
+	}
 	number := cmd.Ref
 	if number == 0 {
 		number = in.Thread
@@ -59,19 +77,29 @@ func Run(ctx context.Context, inc Incidents, in Invocation) Reply {
 	if number == 0 {
 		return refusal(noIncident(cmd.Verb, ja))
 	}
+	switch cmd.Verb {
+	case VerbShow:
+		return show(ctx, inc, number, ja)
+	case VerbTimeline:
+		return timeline(ctx, inc, number, ja)
+	case VerbEscalate:
+		if in.Phone == nil {
+			return refusal(noPhone(ja))
+		}
+	}
 	if in.Actor.ID == "" {
 		// An adapter bug: every change needs an actor for its timeline event.
 		slog.ErrorContext(ctx, "incident command without an actor", "verb", cmd.Verb, "incident", number, "platform", in.Actor.Source)
 		return refusal(somethingWrong(ja))
 	}
-	changed, err := apply(ctx, inc, cmd, number, in.Actor)
+	changed, err := apply(ctx, inc, in.Phone, cmd, number, in.Actor)
 	if err != nil {
 		return failure(ctx, err, cmd.Verb, number, in.Actor, ja)
 	}
 	return Reply{Text: done(cmd, number, changed, in.Actor.ID, ja), Incident: &changed}
 }
 
-func apply(ctx context.Context, inc Incidents, cmd Command, number int64, by bot.Actor) (bot.Incident, error) {
+func apply(ctx context.Context, inc Incidents, phone Phone, cmd Command, number int64, by bot.Actor) (bot.Incident, error) {
 	switch cmd.Verb {
 	case VerbAck:
 		return inc.Acknowledge(ctx, number, by)
@@ -87,6 +115,14 @@ func apply(ctx context.Context, inc Incidents, cmd Command, number int64, by bot
 		return inc.Note(ctx, number, cmd.Text, by)
 	case VerbResolve:
 		return inc.Resolve(ctx, number, cmd.Text, by)
+	case VerbStatus:
+		s, ok := inc.(StatusSetter)
+		if !ok {
+			return bot.Incident{}, errNoPort(cmd.Verb, "StatusSetter")
+		}
+		return s.SetStatus(ctx, number, cmd.Phase, by)
+	case VerbEscalate:
+		return phone.CallNow(ctx, number, by)
 	}
 	return bot.Incident{}, fmt.Errorf("run: verb %q has no operation", cmd.Verb)
 }
@@ -120,6 +156,10 @@ func done(cmd Command, number int64, inc bot.Incident, who string, ja bool) stri
 		return pick(ja, fmt.Sprintf("Note added to %s by %s", ref, who), fmt.Sprintf("%s に %s がメモを追加しました", ref, who))
 	case VerbResolve:
 		return pick(ja, fmt.Sprintf("%s resolved by %s", ref, who), fmt.Sprintf("%s を %s が解決しました", ref, who))
+	case VerbStatus:
+		return pick(ja, fmt.Sprintf("%s status set to %s by %s", ref, cmd.Phase, who), fmt.Sprintf("%s の対応状況を %s が「%s」にしました", ref, who, phaseNames[cmd.Phase]))
+	case VerbEscalate:
+		return pick(ja, fmt.Sprintf("%s: calling the on-call contacts now, as %s asked", ref, who), fmt.Sprintf("%s について %s の依頼でオンコール担当者に電話します", ref, who))
 	}
 	return ref
 }
@@ -142,6 +182,16 @@ func failure(ctx context.Context, err error, verb string, number int64, by bot.A
 	}
 	slog.ErrorContext(ctx, "incident command failed", "verb", verb, "incident", number, "platform", by.Source, "actor", by.ID, "err", err)
 	return refusal(somethingWrong(ja))
+}
+
+// errNoPort is the error of a verb whose port the Incidents value given to
+// Run lacks: a wiring bug, logged by failure.
+func errNoPort(verb, port string) error {
+	return fmt.Errorf("%s: the Incidents given to Run is no commands.%s", verb, port)
+}
+
+func noPhone(ja bool) string {
+	return pick(ja, "no phone escalation is configured here", "電話でのエスカレーションは設定されていません")
 }
 
 func refusal(text string) Reply { return Reply{Text: text, Ephemeral: true} }

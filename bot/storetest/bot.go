@@ -19,6 +19,9 @@ func exerciseBot(t *testing.T, h Harness) {
 	t.Run("IngestRejects", func(t *testing.T) { testIngestRejects(t, h) })
 	t.Run("Operations", func(t *testing.T) { testOperations(t, h) })
 	t.Run("ChatJobs", func(t *testing.T) { testChatJobs(t, h) })
+	t.Run("SetStatus", func(t *testing.T) { testSetStatus(t, h) })
+	t.Run("Declare", func(t *testing.T) { testDeclare(t, h) })
+	t.Run("Reads", func(t *testing.T) { testReads(t, h) })
 }
 
 // FakeChat records what Bot asked a chat platform to do.
