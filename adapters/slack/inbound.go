@@ -73,12 +73,17 @@ type Replier interface {
 
 // InboundConfig is what the Slack endpoints need.
 type InboundConfig struct {
+	// SigningSecret checks the HTTP endpoints; without it they refuse
+	// every request. It may be empty only when AppToken is set.
 	SigningSecret string
-	Incidents     commands.Incidents
-	Escalator     Escalator // nil: "Call now" explains that no phone escalation is configured
-	Threads       Threads   // maps a reacted-to root message to its incident
-	Dedup         Dedup
-	Reply         Replier // nil: a refused reaction is only logged
+	// AppToken is the app-level token (xapp-...) with which RunSocketMode
+	// receives the same deliveries over Socket Mode.
+	AppToken  string
+	Incidents commands.Incidents
+	Escalator Escalator // nil: "Call now" explains that no phone escalation is configured
+	Threads   Threads   // maps a reacted-to root message to its incident
+	Dedup     Dedup
+	Reply     Replier // nil: a refused reaction is only logged
 	// Users maps a Slack user id to the contact id recorded as the actor;
 	// unknown users act as their Slack user id.
 	Users map[string]string
@@ -87,7 +92,13 @@ type InboundConfig struct {
 	Reactions map[string]string
 	BotUserID string // reactions by this user (the bot itself) are ignored
 	Locale    string
-	Logger    *slog.Logger
+	// Services maps a channel id to the service it belongs to, so that
+	// `/incident new` there opens an incident of that service.
+	Services map[string]string
+	// Phone serves `/incident escalate` and `/incident oncall`; nil: they
+	// explain that no phone escalation is configured.
+	Phone  commands.Phone
+	Logger *slog.Logger
 	// HTTPClient posts to response_url; nil means a client with a timeout.
 	HTTPClient *http.Client
 }
@@ -97,10 +108,13 @@ func inboundDefaultReactions() map[string]string {
 	return map[string]string{"eyes": commands.VerbAck, "raising_hand": commands.VerbOwn, "white_check_mark": commands.VerbResolve}
 }
 
-// Inbound serves Slack's signed HTTP requests: slash commands, button
-// clicks and events. Nothing is believed without a valid signature.
+// Inbound handles Slack's deliveries, slash commands, button clicks and
+// events, whether they come as signed HTTP requests (Register) or over
+// Socket Mode (RunSocketMode). Nothing is believed without a valid
+// signature or the app-level token's connection.
 type Inbound struct {
 	secret    string
+	appToken  string
 	incidents commands.Incidents
 	escalator Escalator
 	threads   Threads
@@ -110,6 +124,8 @@ type Inbound struct {
 	reactions map[string]string
 	botUserID string
 	locale    string
+	services  map[string]string
+	phone     commands.Phone
 	log       *slog.Logger
 	client    *http.Client
 
@@ -121,8 +137,11 @@ type Inbound struct {
 // NewInbound checks cfg and names every problem at once.
 func NewInbound(cfg InboundConfig) (*Inbound, error) {
 	var problems bot.Problems
-	if cfg.SigningSecret == "" {
-		problems.Add("signing_secret", "is required")
+	if cfg.SigningSecret == "" && cfg.AppToken == "" {
+		problems.Add("signing_secret", "is required (or app_token, for Socket Mode)")
+	}
+	if cfg.AppToken != "" && !strings.HasPrefix(cfg.AppToken, "xapp-") {
+		problems.Add("app_token", "must be an app-level token (xapp-...), not a bot or user token")
 	}
 	if cfg.Incidents == nil {
 		problems.Add("incidents", "is required")
@@ -148,6 +167,7 @@ func NewInbound(cfg InboundConfig) (*Inbound, error) {
 	}
 	h := &Inbound{
 		secret:       cfg.SigningSecret,
+		appToken:     cfg.AppToken,
 		incidents:    cfg.Incidents,
 		escalator:    cfg.Escalator,
 		threads:      cfg.Threads,
@@ -157,6 +177,8 @@ func NewInbound(cfg InboundConfig) (*Inbound, error) {
 		reactions:    maps.Clone(reactions),
 		botUserID:    cfg.BotUserID,
 		locale:       cfg.Locale,
+		services:     cfg.Services,
+		phone:        cfg.Phone,
 		log:          cfg.Logger,
 		client:       cfg.HTTPClient,
 		answerWithin: inboundAnswerWithin,
@@ -232,6 +254,10 @@ func (h *Inbound) verified(next inboundHandler) http.HandlerFunc {
 }
 
 func (h *Inbound) verify(header http.Header, body []byte) error {
+	if h.secret == "" {
+		// An empty key would sign for anyone.
+		return errInboundNoSecret
+	}
 	sv, err := slack.NewSecretsVerifier(header, h.secret)
 	if err != nil {
 		return err
@@ -242,9 +268,13 @@ func (h *Inbound) verify(header http.Header, body []byte) error {
 	return sv.Ensure()
 }
 
+var errInboundNoSecret = errors.New("no signing secret")
+
 // inboundRefusal says why a request was refused, without the signature.
 func inboundRefusal(err error) string {
 	switch {
+	case errors.Is(err, errInboundNoSecret):
+		return "no signing_secret is configured: Slack reaches Hotline over Socket Mode only"
 	case errors.Is(err, slack.ErrMissingHeaders):
 		return "missing X-Slack-Signature or X-Slack-Request-Timestamp"
 	case errors.Is(err, slack.ErrExpiredTimestamp):
@@ -253,29 +283,58 @@ func inboundRefusal(err error) string {
 	return "invalid X-Slack-Signature"
 }
 
-// firstDelivery records key; it answers a replay (200, nothing runs) or a
-// failure to record (503, the sender retries) itself and then reports false.
-func (h *Inbound) firstDelivery(w http.ResponseWriter, r *http.Request, deadline time.Time, key string) bool {
-	ctx, cancel := context.WithDeadline(r.Context(), deadline)
+// inboundAnswer is how one delivery is answered, whatever carries it: the
+// HTTP response or the Socket Mode acknowledgement.
+type inboundAnswer struct {
+	status int         // 200 takes the delivery; 4xx refuses it; 503 asks for it again
+	reason string      // why it was refused
+	reply  *inboundMsg // a slash command's answer, when it came in time
+	plain  string      // url_verification's challenge
+}
+
+func inboundTaken() inboundAnswer { return inboundAnswer{status: http.StatusOK} }
+
+func inboundRefused(status int, reason string) inboundAnswer {
+	return inboundAnswer{status: status, reason: reason}
+}
+
+// writeAnswer sends a as the HTTP response.
+func writeAnswer(w http.ResponseWriter, a inboundAnswer) {
+	switch {
+	case a.status != http.StatusOK:
+		http.Error(w, a.reason, a.status)
+	case a.reply != nil:
+		inboundJSON(w, *a.reply)
+	case a.plain != "":
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, a.plain)
+	default:
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
+// firstDelivery records key. When the delivery is a replay (200, nothing
+// runs) or cannot be recorded (503, the sender delivers it again) it
+// reports false with that answer. retry is Slack's retry count, for the log.
+func (h *Inbound) firstDelivery(ctx context.Context, deadline time.Time, key, retry string) (bool, inboundAnswer) {
+	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	first, err := h.dedup.Remember(ctx, key)
 	if err != nil {
 		h.log.ErrorContext(ctx, "slack request not handled: cannot record its delivery", "platform", "slack", "key", key, "err", err)
-		http.Error(w, "cannot record the delivery; retry later", http.StatusServiceUnavailable)
-		return false
+		return false, inboundRefused(http.StatusServiceUnavailable, "cannot record the delivery; retry later")
 	}
 	if !first {
-		h.log.DebugContext(ctx, "slack delivery seen before; ignored", "platform", "slack", "key", key, "retry", r.Header.Get("X-Slack-Retry-Num"))
-		w.WriteHeader(http.StatusOK)
-		return false
+		h.log.DebugContext(ctx, "slack delivery seen before; ignored", "platform", "slack", "key", key, "retry", retry)
+		return false, inboundTaken()
 	}
-	return true
+	return true, inboundAnswer{}
 }
 
-// background runs fn after the answer, detached from the request but
+// background runs fn after the answer, detached from the delivery but
 // bounded, with panics contained.
-func (h *Inbound) background(r *http.Request, fn func(ctx context.Context)) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), h.workTimeout)
+func (h *Inbound) background(ctx context.Context, fn func(ctx context.Context)) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.workTimeout)
 	h.work.Go(func() {
 		defer cancel()
 		defer func() {
@@ -287,6 +346,12 @@ func (h *Inbound) background(r *http.Request, fn func(ctx context.Context)) {
 	})
 }
 
+// invocation is a command as the command language takes it, from channel
+// (empty when it does not matter).
+func (h *Inbound) invocation(text string, by bot.Actor, channel string) commands.Invocation {
+	return commands.Invocation{Text: text, Actor: by, Locale: h.locale, Service: h.services[channel], Phone: h.phone}
+}
+
 func (h *Inbound) actor(userID string) bot.Actor {
 	if id, ok := h.users[userID]; ok && id != "" {
 		return bot.Actor{ID: id, Source: "slack"}
@@ -294,28 +359,35 @@ func (h *Inbound) actor(userID string) bot.Actor {
 	return bot.Actor{ID: userID, Source: "slack"}
 }
 
-// command answers "/incident ...": synchronously when the command is done
-// in time, else with an empty 200 and the reply through response_url.
+// command answers "/incident ..." posted over HTTP.
 func (h *Inbound) command(w http.ResponseWriter, r *http.Request, _ []byte, deadline time.Time) {
 	cmd, err := slack.SlashCommandParse(r)
 	if err != nil {
 		http.Error(w, "malformed slash command: "+err.Error(), http.StatusBadRequest)
 		return
 	}
+	writeAnswer(w, h.handleCommand(r.Context(), cmd, deadline, r.Header.Get("X-Slack-Retry-Num")))
+}
+
+// handleCommand runs "/incident ...": the answer carries the reply when the
+// command is done by deadline, else it is empty and the reply goes through
+// response_url.
+func (h *Inbound) handleCommand(ctx context.Context, cmd slack.SlashCommand, deadline time.Time, retry string) inboundAnswer {
 	if cmd.UserID == "" {
-		http.Error(w, "malformed slash command: no user_id", http.StatusBadRequest)
-		return
+		return inboundRefused(http.StatusBadRequest, "malformed slash command: no user_id")
 	}
 	// Slack does not retry slash commands; this turns a replay within the
 	// signature's five minutes into nothing.
-	if cmd.TriggerID != "" && !h.firstDelivery(w, r, deadline, "slack:command:"+cmd.TeamID+":"+cmd.TriggerID) {
-		return
+	if cmd.TriggerID != "" {
+		if first, answer := h.firstDelivery(ctx, deadline, "slack:command:"+cmd.TeamID+":"+cmd.TriggerID, retry); !first {
+			return answer
+		}
 	}
 	// Slack sends no thread_ts with a slash command, so the incident must be
 	// named (INC-n).
-	in := commands.Invocation{Text: cmd.Text, Actor: h.actor(cmd.UserID), Locale: h.locale}
+	in := h.invocation(cmd.Text, h.actor(cmd.UserID), cmd.ChannelID)
 	replies := make(chan commands.Reply, 1)
-	h.background(r, func(ctx context.Context) {
+	h.background(ctx, func(ctx context.Context) {
 		reply := commands.Run(ctx, h.incidents, in)
 		h.logReply(ctx, "slack command", in.Actor, reply)
 		replies <- reply
@@ -324,35 +396,39 @@ func (h *Inbound) command(w http.ResponseWriter, r *http.Request, _ []byte, dead
 	defer timer.Stop()
 	select {
 	case reply := <-replies:
-		inboundJSON(w, inboundMessage(reply.Text, reply.Ephemeral))
+		msg := inboundMessage(reply.Text, reply.Ephemeral)
+		return inboundAnswer{status: http.StatusOK, reply: &msg}
 	case <-timer.C:
-		w.WriteHeader(http.StatusOK)
-		h.background(r, func(ctx context.Context) {
+		h.background(ctx, func(ctx context.Context) {
 			select {
 			case reply := <-replies:
 				h.respond(ctx, cmd.ResponseURL, in.Actor, inboundMessage(reply.Text, reply.Ephemeral))
 			case <-ctx.Done():
 			}
 		})
+		return inboundTaken()
 	}
 }
 
-// interaction handles a button click: 200 at once, the action after.
+// interaction handles a button click posted over HTTP.
 func (h *Inbound) interaction(w http.ResponseWriter, r *http.Request, _ []byte, deadline time.Time) {
 	ic, err := slack.InteractionCallbackParse(r)
 	if err != nil {
 		http.Error(w, "malformed interaction payload: "+err.Error(), http.StatusBadRequest)
 		return
 	}
+	writeAnswer(w, h.handleInteraction(r.Context(), ic, deadline, r.Header.Get("X-Slack-Retry-Num")))
+}
+
+// handleInteraction takes a button click at once and runs the action after.
+func (h *Inbound) handleInteraction(ctx context.Context, ic slack.InteractionCallback, deadline time.Time, retry string) inboundAnswer {
 	actions := ic.ActionCallback.BlockActions
 	if ic.Type != slack.InteractionTypeBlockActions || len(actions) == 0 {
-		h.log.DebugContext(r.Context(), "slack interaction ignored", "platform", "slack", "type", ic.Type)
-		w.WriteHeader(http.StatusOK)
-		return
+		h.log.DebugContext(ctx, "slack interaction ignored", "platform", "slack", "type", ic.Type)
+		return inboundTaken()
 	}
 	if ic.User.ID == "" {
-		http.Error(w, "malformed interaction payload: no user", http.StatusBadRequest)
-		return
+		return inboundRefused(http.StatusBadRequest, "malformed interaction payload: no user")
 	}
 	// trigger_id is unique per click; action_ts with the user is the
 	// fallback for payloads without one.
@@ -361,15 +437,13 @@ func (h *Inbound) interaction(w http.ResponseWriter, r *http.Request, _ []byte, 
 		id = ic.User.ID + ":" + actions[0].ActionTs
 	}
 	if id == "" {
-		http.Error(w, "malformed interaction payload: neither trigger_id nor action_ts", http.StatusBadRequest)
-		return
+		return inboundRefused(http.StatusBadRequest, "malformed interaction payload: neither trigger_id nor action_ts")
 	}
-	if !h.firstDelivery(w, r, deadline, "slack:interaction:"+ic.Team.ID+":"+id) {
-		return
+	if first, answer := h.firstDelivery(ctx, deadline, "slack:interaction:"+ic.Team.ID+":"+id, retry); !first {
+		return answer
 	}
-	w.WriteHeader(http.StatusOK)
 	by := h.actor(ic.User.ID)
-	h.background(r, func(ctx context.Context) {
+	h.background(ctx, func(ctx context.Context) {
 		for _, a := range actions {
 			text := h.runAction(ctx, a, by)
 			msg := inboundMessage(text, true)
@@ -380,6 +454,7 @@ func (h *Inbound) interaction(w http.ResponseWriter, r *http.Request, _ []byte, 
 			}
 		}
 	})
+	return inboundTaken()
 }
 
 // runAction runs one button and says what came of it.
@@ -407,7 +482,7 @@ func (h *Inbound) runAction(ctx context.Context, a *slack.BlockAction, by bot.Ac
 	if verb != "" {
 		// The buttons speak the command language, so they are refused and
 		// answered exactly as the typed command would be.
-		in := commands.Invocation{Text: fmt.Sprintf("%s INC-%d", verb, number), Actor: by, Locale: h.locale}
+		in := h.invocation(fmt.Sprintf("%s INC-%d", verb, number), by, "")
 		reply := commands.Run(ctx, h.incidents, in)
 		h.logReply(ctx, "slack button", by, reply)
 		return reply.Text
@@ -451,58 +526,55 @@ type inboundEnvelope struct {
 	} `json:"event"`
 }
 
-// event handles the Events API: the URL check and reactions.
+// event handles the Events API posted over HTTP.
 func (h *Inbound) event(w http.ResponseWriter, r *http.Request, body []byte, deadline time.Time) {
+	writeAnswer(w, h.handleEvent(r.Context(), body, deadline, r.Header.Get("X-Slack-Retry-Num")))
+}
+
+// handleEvent handles an Events API envelope (body): the URL check and
+// reactions.
+func (h *Inbound) handleEvent(ctx context.Context, body []byte, deadline time.Time, retry string) inboundAnswer {
 	var env inboundEnvelope
 	if err := json.Unmarshal(body, &env); err != nil {
-		http.Error(w, "malformed event: "+err.Error(), http.StatusBadRequest)
-		return
+		return inboundRefused(http.StatusBadRequest, "malformed event: "+err.Error())
 	}
 	switch env.Type {
 	case slackevents.URLVerification:
 		if env.Challenge == "" {
-			http.Error(w, "url_verification without a challenge", http.StatusBadRequest)
-			return
+			return inboundRefused(http.StatusBadRequest, "url_verification without a challenge")
 		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, env.Challenge)
-		return
+		return inboundAnswer{status: http.StatusOK, plain: env.Challenge}
 	case slackevents.CallbackEvent:
 	default:
-		w.WriteHeader(http.StatusOK) // app_rate_limited and what comes later
-		return
+		return inboundTaken() // app_rate_limited and what comes later
 	}
 	if env.Event.Type != string(slackevents.ReactionAdded) {
 		// reaction_removed undoes nothing: an ack stays an ack.
-		w.WriteHeader(http.StatusOK)
-		return
+		return inboundTaken()
 	}
 	parsed, err := slackevents.ParseEvent(json.RawMessage(body), slackevents.OptionNoVerifyToken()) // the signature is checked
 	if err != nil {
-		http.Error(w, "malformed event: "+err.Error(), http.StatusBadRequest)
-		return
+		return inboundRefused(http.StatusBadRequest, "malformed event: "+err.Error())
 	}
 	ev, ok := parsed.InnerEvent.Data.(*slackevents.ReactionAddedEvent)
 	if !ok || env.EventID == "" || ev.User == "" {
-		http.Error(w, "malformed event: reaction_added needs event_id and user", http.StatusBadRequest)
-		return
+		return inboundRefused(http.StatusBadRequest, "malformed event: reaction_added needs event_id and user")
 	}
 	// "raising_hand::skin-tone-3" is still raising_hand.
 	emoji, _, _ := strings.Cut(ev.Reaction, "::")
 	verb, mapped := h.reactions[emoji]
 	if !mapped || ev.User == h.botUserID || ev.Item.Type != "message" || ev.Item.Channel == "" || ev.Item.Timestamp == "" {
-		w.WriteHeader(http.StatusOK)
-		return
+		return inboundTaken()
 	}
-	if !h.firstDelivery(w, r, deadline, "slack:event:"+env.EventID) {
-		return
+	if first, answer := h.firstDelivery(ctx, deadline, "slack:event:"+env.EventID, retry); !first {
+		return answer
 	}
-	w.WriteHeader(http.StatusOK)
 	by := h.actor(ev.User)
 	channel, ts, user := ev.Item.Channel, ev.Item.Timestamp, ev.User
-	h.background(r, func(ctx context.Context) {
+	h.background(ctx, func(ctx context.Context) {
 		h.react(ctx, verb, channel, ts, user, by)
 	})
+	return inboundTaken()
 }
 
 // react runs the command of a reaction on the incident of the message.
@@ -520,7 +592,7 @@ func (h *Inbound) react(ctx context.Context, verb, channel, ts, user string, by 
 		h.log.ErrorContext(ctx, "slack reaction not handled: incident lookup failed", "platform", "slack", "user", by.ID, "incident_id", th.IncidentID, "err", err)
 		return
 	}
-	in := commands.Invocation{Text: fmt.Sprintf("%s INC-%d", verb, inc.Number), Actor: by, Locale: h.locale}
+	in := h.invocation(fmt.Sprintf("%s INC-%d", verb, inc.Number), by, "")
 	reply := commands.Run(ctx, h.incidents, in)
 	h.logReply(ctx, "slack reaction", by, reply)
 	if reply.Ephemeral {

@@ -31,6 +31,7 @@ const (
 	BotUserID = "U0HOTLINE"
 	BotID     = "B0HOTLINE"
 	TeamID    = "T0HOTLINE"
+	AppID     = "A0HOTLINE" // the app the app-level token belongs to
 )
 
 // Message is a message as the channel holds it.
@@ -62,9 +63,10 @@ type failure struct {
 
 // Server is the fake Slack Web API.
 type Server struct {
-	http  *http.Server
-	ln    net.Listener
-	token string
+	http     *http.Server
+	ln       net.Listener
+	token    string
+	appToken string
 
 	mu         sync.Mutex
 	seq        int64
@@ -73,6 +75,8 @@ type Server struct {
 	calls      []Call
 	failures   map[string][]failure
 	changed    chan struct{} // closed and replaced on every new message
+
+	socket socketState
 }
 
 // NewServer starts the fake on 127.0.0.1 at a free port.
@@ -89,9 +93,11 @@ func NewServer() (*Server, error) {
 	s := &Server{
 		ln:       ln,
 		token:    "xoxb-hotline-test-" + hex.EncodeToString(secret),
+		appToken: "xapp-1-" + AppID + "-1700000000-" + hex.EncodeToString(secret),
 		failures: map[string][]failure{},
 		changed:  make(chan struct{}),
 	}
+	s.socket.init()
 	s.http = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.http.Serve(ln) }()
 	return s, nil
@@ -100,8 +106,11 @@ func NewServer() (*Server, error) {
 // APIURL is the Web API base, ending in "/": chat.slack.api_url.
 func (s *Server) APIURL() string { return "http://" + s.ln.Addr().String() + "/" }
 
-// Close stops the server and drops its connections.
-func (s *Server) Close() { _ = s.http.Close() }
+// Close stops the server and drops its connections, Socket Mode ones too.
+func (s *Server) Close() {
+	_ = s.http.Close()
+	s.closeSockets()
+}
 
 // Token is the bot token the fake accepts; any other gets invalid_auth.
 func (s *Server) Token() string { return s.token }
@@ -228,6 +237,10 @@ func refuse(code string, why ...string) reply {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == socketPath {
+		s.serveSocket(w, r)
+		return
+	}
 	method := strings.TrimPrefix(r.URL.Path, "/")
 	req, err := decode(r, method)
 	var rep reply
@@ -249,6 +262,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handle(req request) reply {
 	if f, ok := s.takeFailure(req.method); ok {
 		return reply{status: f.status, err: f.slackError, retryAfter: f.retryAfter}
+	}
+	if req.method == "apps.connections.open" {
+		// The one method that takes the app-level token, and only it.
+		switch {
+		case req.token == "":
+			return refuse("not_authed")
+		case req.token == s.token, !strings.HasPrefix(req.token, "xapp-"):
+			return refuse("not_allowed_token_type")
+		case req.token != s.appToken:
+			return refuse("invalid_auth")
+		}
+		return s.openConnection()
 	}
 	handler, known := methods[req.method]
 	if !known {
@@ -292,8 +317,11 @@ func decode(r *http.Request, method string) (request, error) {
 		}
 		req.json = raw
 		var body map[string]any
-		if err := json.Unmarshal(raw, &body); err != nil {
-			return req, fmt.Errorf("the JSON body does not parse: %w", err)
+		// apps.connections.open is posted with no body at all.
+		if len(raw) > 0 {
+			if err := json.Unmarshal(raw, &body); err != nil {
+				return req, fmt.Errorf("the JSON body does not parse: %w", err)
+			}
 		}
 		for k, v := range body {
 			req.params.Set(k, flatten(v))
