@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"github.com/hotline-dev/hotline/adapters/mail"
 	"github.com/hotline-dev/hotline/adapters/twilio"
 	"github.com/hotline-dev/hotline/bot"
+	"github.com/hotline-dev/hotline/commands"
 	"github.com/hotline-dev/hotline/escalation"
 )
 
@@ -122,4 +124,45 @@ func callMetrics(reg *prometheus.Registry) escalation.Hooks {
 		CallRequested: func(d time.Duration) { requested.Inc(); late.Observe(max(d, 0).Seconds()) },
 		CallFailed:    func(error) { failed.Inc() },
 	}
+}
+
+// commandPhone is the escalation engine as the command language sees it:
+// `/incident escalate` and `/incident oncall`.
+type commandPhone struct {
+	engine    *escalation.Engine
+	schedules []string
+	contacts  []ContactConfig
+}
+
+func newCommandPhone(cfg *Config, eng *escalation.Engine) *commandPhone {
+	p := &commandPhone{engine: eng, contacts: cfg.Contacts}
+	for _, s := range cfg.Schedules {
+		p.schedules = append(p.schedules, s.ID)
+	}
+	return p
+}
+
+func (p *commandPhone) CallNow(ctx context.Context, number int64, by bot.Actor) (bot.Incident, error) {
+	return p.engine.CallNow(ctx, number, by)
+}
+
+func (p *commandPhone) Schedules() []string { return p.schedules }
+
+func (p *commandPhone) OnCall(ctx context.Context, schedule string, at time.Time) (commands.OnCall, error) {
+	sh, err := p.engine.OnCall(ctx, schedule, at)
+	if err != nil {
+		return commands.OnCall{}, err
+	}
+	return commands.OnCall{Schedule: schedule, Contact: sh.Contact, Until: sh.End, Override: sh.Override}, nil
+}
+
+// Contact maps a contact id, or the Slack or Discord user id of a mention,
+// to the contact.
+func (p *commandPhone) Contact(user string) (string, bool) {
+	for _, c := range p.contacts {
+		if user == c.ID || (user != "" && (user == c.Slack || user == c.Discord)) {
+			return c.ID, true
+		}
+	}
+	return "", false
 }

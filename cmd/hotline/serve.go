@@ -106,12 +106,20 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		go terminal.ReadCommands(ctx, os.Stdin, b, bot.Actor{ID: consoleUser(), Source: "console"}, cfg.Locale)
 	}
 
+	socketCtx, stopSocket := context.WithCancel(ctx)
+	defer stopSocket()
+	socketFailed := a.runSocketMode(socketCtx, cfg, log)
+
+	var runErr error
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down: finishing requests and jobs under way")
 	case err := <-serveErr:
 		log.Error("http server stopped", "err", err)
+	case runErr = <-socketFailed:
+		runErr = fmt.Errorf("chat.slack.app_token: %w", runErr)
 	}
+	stopSocket()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	// Order: stop taking requests (answering those under way, whose alerts
@@ -133,7 +141,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	b.Close()
 	log.Info("stopped")
-	return nil
+	return runErr
 }
 
 // app is Hotline wired from a config: what serve and demo run.
@@ -146,6 +154,23 @@ type app struct {
 	// slackInbound runs Slack's commands after answering them; shutdown
 	// waits for it.
 	slackInbound *slack.Inbound
+	slackChat    *slack.Chat
+}
+
+// runSocketMode keeps Slack's Socket Mode connection while ctx lives, when
+// an app token is configured. It fails only when Slack refuses the token.
+func (a *app) runSocketMode(ctx context.Context, cfg *Config, log *slog.Logger) <-chan error {
+	failed := make(chan error, 1)
+	if a.slackInbound == nil || cfg.Chat.Slack.AppToken == "" {
+		return failed
+	}
+	go func() {
+		if err := a.slackInbound.RunSocketMode(ctx, a.slackChat.Client()); err != nil {
+			log.Error("slack socket mode stopped", "platform", "slack", "err", err)
+			failed <- err
+		}
+	}()
+	return failed
 }
 
 // newApp opens the store and wires the bot, the escalation engine and the
@@ -213,14 +238,16 @@ func wireApp(cfg *Config, st store, log *slog.Logger, stdout io.Writer) (*app, e
 		mux.Handle("/v1/twilio/", twilio.NewHandler(twilioConfig(cfg, log), eng))
 	}
 	a := &app{store: st, bot: b, engine: eng, mux: mux, terminal: terminal}
-	if slackChat != nil && cfg.Chat.Slack.SigningSecret != "" {
+	if sc := cfg.Chat.Slack; slackChat != nil && (sc.SigningSecret != "" || sc.AppToken != "") {
 		in, err := slackInbound(context.Background(), cfg, slackChat, b, eng, st, log)
 		if err != nil {
 			b.Close()
 			return nil, fmt.Errorf("chat.slack: %w", err)
 		}
-		in.Register(mux)
-		a.slackInbound = in
+		if sc.SigningSecret != "" {
+			in.Register(mux)
+		}
+		a.slackInbound, a.slackChat = in, slackChat
 	}
 	return a, nil
 }
@@ -303,8 +330,15 @@ func slackInbound(ctx context.Context, cfg *Config, c *slack.Chat, b *bot.Bot, e
 	} else {
 		botUser = who.UserID
 	}
-	return slack.NewInbound(slack.InboundConfig{SigningSecret: cfg.Chat.Slack.SigningSecret, Incidents: b, Escalator: eng,
-		Threads: st, Dedup: st, Reply: c.Client(), Users: users, BotUserID: botUser, Locale: cfg.Locale, Logger: log})
+	channels := map[string]string{}
+	for _, s := range cfg.Services {
+		if s.Channels.Slack != "" {
+			channels[s.Channels.Slack] = s.ID
+		}
+	}
+	return slack.NewInbound(slack.InboundConfig{SigningSecret: cfg.Chat.Slack.SigningSecret, AppToken: cfg.Chat.Slack.AppToken,
+		Incidents: b, Escalator: eng, Threads: st, Dedup: st, Reply: c.Client(), Users: users, BotUserID: botUser,
+		Locale: cfg.Locale, Services: channels, Phone: newCommandPhone(cfg, eng), Logger: log})
 }
 
 // warnNotWired says which configured sections this version validates but
@@ -319,8 +353,8 @@ func warnNotWired(cfg *Config, log *slog.Logger) {
 			log.Warn("configured but not wired in this version: it is validated and not used yet", "section", name)
 		}
 	}
-	if sc := cfg.Chat.Slack; sc != nil && sc.SigningSecret == "" {
-		log.Warn("chat.slack: Socket Mode (app_token) is not wired in this version; incidents are posted, but commands, buttons and reactions need signing_secret (HTTP mode)")
+	if sc := cfg.Chat.Slack; sc != nil && sc.SigningSecret == "" && sc.AppToken == "" {
+		log.Warn("chat.slack: neither app_token (Socket Mode) nor signing_secret (HTTP mode) is set: incidents are posted, but commands, buttons and reactions are not received")
 	}
 }
 

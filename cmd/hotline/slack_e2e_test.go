@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -35,7 +36,11 @@ type slackRig struct {
 	respURL   string
 }
 
-func startSlackRig(t *testing.T) *slackRig {
+func startSlackRig(t *testing.T) *slackRig { return startSlackRigMode(t, false) }
+
+// startSlackRigMode starts the rig in HTTP mode (signing secret) or in
+// Socket Mode (app token only: no public URL reaches Hotline from Slack).
+func startSlackRigMode(t *testing.T, socket bool) *slackRig {
 	t.Helper()
 	fakeSlack, err := slacktest.NewServer()
 	if err != nil {
@@ -53,6 +58,10 @@ func startSlackRig(t *testing.T) *slackRig {
 	r.respURL = resp.URL
 	dir := t.TempDir()
 	addr := freeAddr(t)
+	slackAuth := `signing_secret: "${TEST_SLACK_SECRET}"`
+	if socket {
+		slackAuth = fmt.Sprintf("app_token: %q", fakeSlack.AppToken())
+	}
 	cfg := fmt.Sprintf(`database:
   url: %q
 http:
@@ -60,18 +69,20 @@ http:
   api_token: api-token
 locale: en
 chat:
-  slack: {bot_token: %q, signing_secret: "${TEST_SLACK_SECRET}", api_url: %q}
+  slack: {bot_token: %q, %s, api_url: %q}
 phone:
   twilio: {account_sid: %s, auth_token: "${TEST_TWILIO_TOKEN}", from: "+815012345678", api_url: %q, calls_per_second: 50}
 contacts:
   - {id: tanaka, name: 田中, phone: %q, slack: U01TANAKA}
+schedules:
+  - {id: infra, time_zone: Asia/Tokyo, rotation: weekly, handoff: "mon 09:00", members: [tanaka]}
 policies:
   - {id: infra, ack_timeout: 3s, steps: [{call: [tanaka], ring_timeout: 20s}]}
 services:
   - {id: web, name: Web shop, policy: infra, channels: {slack: C0ALERTS}}
 integrations:
   - {id: generic, kind: generic, service: web, token: generic-token}
-`, pgtest.NewDatabase(t), addr, fakeSlack.Token(), fakeSlack.APIURL(), e2eAccount, r.phone.URL(), tanakaPhone)
+`, pgtest.NewDatabase(t), addr, fakeSlack.Token(), slackAuth, fakeSlack.APIURL(), e2eAccount, r.phone.URL(), tanakaPhone)
 	path := filepath.Join(dir, "hotline.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -282,4 +293,57 @@ func TestSlackStormIsOneThread(t *testing.T) {
 		t.Errorf("1,001 alerts of one outage: %d root messages, %d thread replies; want 1 and a few digests", roots, replies)
 	}
 	t.Logf("storm: 1 root message, %d digest replies", replies)
+}
+
+// The command language's newer verbs, end to end: declare an incident in a
+// service's channel, ask who is on call, and call now.
+func TestSlackDeclareOnCallEscalate(t *testing.T) {
+	r := startSlackRig(t)
+	expect(t, r.phone, "call "+tanakaPhone+": ring")
+	code, body := r.slash("new checkout returns 500 sev1", "U01TANAKA")
+	if code != 200 || !strings.Contains(body, "INC-1") {
+		t.Fatalf("/incident new: %d %s", code, body)
+	}
+	r.root(1)
+	inc := r.status("INC-1")
+	if inc.Timeline[0].Kind != "opened" || inc.Timeline[0].Actor != "tanaka" {
+		t.Errorf("declared incident's first event %+v", inc.Timeline[0])
+	}
+	if code, body := r.slash("oncall", "U01TANAKA"); code != 200 || !strings.Contains(body, "tanaka") {
+		t.Errorf("/incident oncall: %d %s", code, body)
+	}
+	if code, body := r.slash("escalate INC-1", "U01TANAKA"); code != 200 || !strings.Contains(body, "INC-1") {
+		t.Errorf("/incident escalate: %d %s", code, body)
+	}
+	waitFor(t, "the call asked for in chat", func() bool { return len(r.phone.Calls()) == 1 })
+}
+
+// Socket Mode: no request reaches Hotline from Slack; Hotline dials out and
+// answers envelopes on the WebSocket.
+func TestSlackSocketMode(t *testing.T) {
+	r := startSlackRigMode(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := r.slack.WaitSocket(ctx, 1); err != nil {
+		t.Fatalf("hotline did not open a Socket Mode connection: %v", err)
+	}
+	postAlert(t, r.p, "db01-disk")
+	r.root(1)
+	id, err := r.slack.PushSocket("slash_commands", map[string]string{"command": "/incident", "text": "ack INC-1",
+		"user_id": "U01TANAKA", "user_name": "tanaka", "channel_id": "C0ALERTS", "team_id": "T0TEAM",
+		"trigger_id": "sock-trigger-1", "response_url": r.respURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, err := r.slack.WaitAck(ctx, id)
+	if err != nil || ack.Problem != "" || !strings.Contains(string(ack.Payload), "INC-1") {
+		t.Fatalf("ack %+v, %v", ack, err)
+	}
+	if got := r.status("INC-1"); got.Status != "acknowledged" || got.Owner != "tanaka" {
+		t.Errorf("after the Socket Mode command: %s owner %q", got.Status, got.Owner)
+	}
+	// Without a signing secret the HTTP endpoints are not there to forge.
+	if code, _ := r.post("/v1/slack/commands", "application/x-www-form-urlencoded", "text=resolve+INC-1&user_id=U1", slackSecret); code != 404 {
+		t.Errorf("HTTP command in Socket Mode: %d, want 404", code)
+	}
 }
