@@ -292,3 +292,17 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// Every event kind the bot writes has a label in both languages, so a new
+// kind cannot show up in a thread as its raw name.
+func TestEveryEventKindHasALabel(t *testing.T) {
+	kinds := []bot.EventKind{bot.EventOpened, bot.EventAlert, bot.EventAcknowledged, bot.EventAssigned, bot.EventClassified,
+		bot.EventNote, bot.EventResolved, bot.EventReopened, bot.EventEscalation, bot.EventCall, bot.EventStatus}
+	for locale, w := range rootLocales {
+		for _, k := range kinds {
+			if w.kinds[k] == "" {
+				t.Errorf("%s: no label for %q", locale, k)
+			}
+		}
+	}
+}
