@@ -1,0 +1,177 @@
+package slack
+
+// The actions the inbound deliveries run once they are answered: buttons,
+// reactions, and the replies that tell the responder what came of them.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackutilsx"
+
+	"github.com/hotline-dev/hotline/bot"
+	"github.com/hotline-dev/hotline/commands"
+)
+
+// runAction runs one button and says what came of it.
+func (h *Inbound) runAction(ctx context.Context, a *slack.BlockAction, by bot.Actor) string {
+	ja := inboundJapanese(h.locale)
+	var verb string
+	switch a.ActionID {
+	case inboundActionAck:
+		verb = commands.VerbAck
+	case inboundActionOwn:
+		verb = commands.VerbOwn
+	case inboundActionResolve:
+		verb = commands.VerbResolve
+	case inboundActionEscalate:
+	default:
+		h.log.WarnContext(ctx, "slack button with an unknown action", "platform", "slack", "user", by.ID, "action", a.ActionID)
+		return inboundPick(ja, fmt.Sprintf("unknown action %q; nothing was changed", a.ActionID),
+			fmt.Sprintf("不明な操作です（%q）。何も変更していません", a.ActionID))
+	}
+	number, err := strconv.ParseInt(strings.TrimSpace(a.Value), 10, 64)
+	if err != nil || number <= 0 {
+		h.log.WarnContext(ctx, "slack button without an incident", "platform", "slack", "user", by.ID, "action", a.ActionID, "value", a.Value)
+		return inboundPick(ja, "this button names no incident; nothing was changed", "このボタンはインシデントを指していません。何も変更していません")
+	}
+	if verb != "" {
+		// The buttons speak the command language, so they are refused and
+		// answered exactly as the typed command would be.
+		in := h.invocation(fmt.Sprintf("%s INC-%d", verb, number), by, "")
+		reply := commands.Run(ctx, h.incidents, in)
+		h.logReply(ctx, "slack button", by, reply)
+		return reply.Text
+	}
+	return h.callNow(ctx, number, by, ja)
+}
+
+func (h *Inbound) callNow(ctx context.Context, number int64, by bot.Actor, ja bool) string {
+	if h.escalator == nil {
+		return inboundPick(ja, "No phone escalation is configured, so nobody can be called.",
+			"電話での呼び出しが設定されていないため、誰にも電話できません。")
+	}
+	_, err := h.escalator.CallNow(ctx, number, by)
+	var invalid *bot.InvalidError
+	switch {
+	case err == nil:
+		h.log.InfoContext(ctx, "slack call now", "platform", "slack", "user", by.ID, "incident", number)
+		return inboundPick(ja, fmt.Sprintf("Calling the on-call for INC-%d now (asked by %s)", number, by.ID),
+			fmt.Sprintf("INC-%d の当番に今すぐ電話します（%s の依頼）", number, by.ID))
+	case errors.As(err, &invalid):
+		return invalid.Reason
+	case errors.Is(err, bot.ErrNotFound):
+		return inboundPick(ja, fmt.Sprintf("INC-%d does not exist", number), fmt.Sprintf("INC-%d は存在しません", number))
+	case errors.Is(err, bot.ErrConflict):
+		// "INC-7 is acknowledged: nobody needs calling: conflict"
+		if reason, ok := strings.CutSuffix(err.Error(), ": "+bot.ErrConflict.Error()); ok {
+			return reason
+		}
+	}
+	h.log.ErrorContext(ctx, "slack call now failed", "platform", "slack", "user", by.ID, "incident", number, "err", err)
+	return inboundPick(ja, "something went wrong; try again", "問題が発生しました。もう一度お試しください")
+}
+
+// react runs the command of a reaction on the incident of the message.
+func (h *Inbound) react(ctx context.Context, verb, channel, ts, user string, by bot.Actor) {
+	th, err := h.threads.ThreadByMessage(ctx, "slack", channel, ts)
+	if errors.Is(err, bot.ErrNotFound) {
+		return // a reaction on some other message
+	}
+	if err != nil {
+		h.log.ErrorContext(ctx, "slack reaction not handled: thread lookup failed", "platform", "slack", "user", by.ID, "err", err)
+		return
+	}
+	inc, err := h.threads.Incident(ctx, th.IncidentID)
+	if err != nil {
+		h.log.ErrorContext(ctx, "slack reaction not handled: incident lookup failed", "platform", "slack", "user", by.ID, "incident_id", th.IncidentID, "err", err)
+		return
+	}
+	in := h.invocation(fmt.Sprintf("%s INC-%d", verb, inc.Number), by, "")
+	reply := commands.Run(ctx, h.incidents, in)
+	h.logReply(ctx, "slack reaction", by, reply)
+	if reply.Ephemeral {
+		// Refused ("already acknowledged"): say why to whoever reacted.
+		h.postEphemeral(ctx, channel, user, by, reply.Text)
+	}
+}
+
+func (h *Inbound) postEphemeral(ctx context.Context, channel, user string, by bot.Actor, text string) {
+	if h.reply == nil || channel == "" {
+		h.log.InfoContext(ctx, "slack reply not posted: nowhere to post it", "platform", "slack", "user", by.ID, "text", text)
+		return
+	}
+	if _, err := h.reply.PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(text, true)); err != nil {
+		h.log.WarnContext(ctx, "slack ephemeral reply failed", "platform", "slack", "user", by.ID, "err", err)
+	}
+}
+
+// inboundMsg is a message posted as a response (the command's answer or a
+// post to response_url).
+type inboundMsg struct {
+	ResponseType    string `json:"response_type"`
+	Text            string `json:"text"`
+	ReplaceOriginal bool   `json:"replace_original"`
+}
+
+func inboundMessage(text string, ephemeral bool) inboundMsg {
+	m := inboundMsg{ResponseType: "in_channel", Text: slackutilsx.EscapeMessage(text)}
+	if ephemeral {
+		m.ResponseType = "ephemeral"
+	}
+	return m
+}
+
+func inboundJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	json.NewEncoder(w).Encode(v)
+}
+
+// respond posts msg to a response_url.
+func (h *Inbound) respond(ctx context.Context, responseURL string, by bot.Actor, msg inboundMsg) {
+	if err := h.postResponse(ctx, responseURL, msg); err != nil {
+		h.log.WarnContext(ctx, "slack response_url post failed", "platform", "slack", "user", by.ID, "err", err)
+	}
+}
+
+func (h *Inbound) postResponse(ctx context.Context, responseURL string, msg inboundMsg) error {
+	if responseURL == "" {
+		return errors.New("no response_url")
+	}
+	body, err := json.Marshal(msg)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, responseURL, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("response_url: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("response_url: %w", err)
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("response_url: %s: %s", resp.Status, strings.TrimSpace(string(answer)))
+	}
+	return nil
+}
+
+func (h *Inbound) logReply(ctx context.Context, what string, by bot.Actor, reply commands.Reply) {
+	if reply.Incident != nil {
+		h.log.InfoContext(ctx, what, "platform", "slack", "user", by.ID, "incident", reply.Incident.Number)
+		return
+	}
+	h.log.DebugContext(ctx, what+" refused", "platform", "slack", "user", by.ID, "reply", reply.Text)
+}
