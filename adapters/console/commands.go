@@ -7,14 +7,14 @@ import (
 	"io"
 	"strings"
 
-	"github.com/hotline-dev/hotline/bot"
 	"github.com/hotline-dev/hotline/commands"
 )
 
 // ReadCommands lets the terminal act as a responder's chat: each line typed
-// as "/incident ack INC-1" (or just "ack INC-1") runs as a chat command by
-// actor, and the reply is printed. It returns when in ends or ctx is done.
-func (c *Chat) ReadCommands(ctx context.Context, in io.Reader, inc commands.Incidents, actor bot.Actor, locale string) {
+// as "/incident ack INC-1" (or just "ack INC-1") runs as a chat command with
+// the actor, locale, service and phone of base, and the reply is printed. It
+// returns when in ends or ctx is done.
+func (c *Chat) ReadCommands(ctx context.Context, in io.Reader, inc commands.Incidents, base commands.Invocation) {
 	lines := make(chan string)
 	go func() {
 		defer close(lines)
@@ -40,7 +40,9 @@ func (c *Chat) ReadCommands(ctx context.Context, in io.Reader, inc commands.Inci
 			if text == "" {
 				continue
 			}
-			reply := commands.Run(ctx, inc, commands.Invocation{Text: text, Actor: actor, Locale: locale})
+			inv := base
+			inv.Text = text
+			reply := commands.Run(ctx, inc, inv)
 			c.mu.Lock()
 			fmt.Fprintf(c.out, "→ %s\n", strings.ReplaceAll(reply.Text, "\n", "\n  "))
 			c.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hotline-dev/hotline/bot"
+	"github.com/hotline-dev/hotline/commands"
 )
 
 // fakeIncidents is the commands.Incidents port's fake.
@@ -38,7 +39,7 @@ func TestReadCommands(t *testing.T) {
 	c := NewChat(&out)
 	inc := &fakeIncidents{}
 	in := strings.NewReader("/incident ack INC-3\n\nack\nfrobnicate INC-3\n")
-	c.ReadCommands(context.Background(), in, inc, bot.Actor{ID: "ops", Source: "console"}, "en")
+	c.ReadCommands(context.Background(), in, inc, commands.Invocation{Actor: bot.Actor{ID: "ops", Source: "console"}, Locale: "en"})
 	if len(inc.acked) != 1 || inc.acked[0] != 3 || inc.by[0] != (bot.Actor{ID: "ops", Source: "console"}) {
 		t.Errorf("acks %v by %v, want INC-3 by ops via console", inc.acked, inc.by)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/hotline-dev/hotline/adapters/twilio"
 	"github.com/hotline-dev/hotline/adapters/webhook"
 	"github.com/hotline-dev/hotline/bot"
+	"github.com/hotline-dev/hotline/commands"
 	"github.com/hotline-dev/hotline/escalation"
 )
 
@@ -103,7 +104,12 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if terminal != nil && isTerminal(os.Stdin) {
 		// The terminal is the chat: a responder types /incident commands here.
 		fmt.Fprintln(stdout, "Type chat commands here, e.g. /incident ack INC-1 (/incident help lists them).")
-		go terminal.ReadCommands(ctx, os.Stdin, b, bot.Actor{ID: consoleUser(), Source: "console"}, cfg.Locale)
+		base := commands.Invocation{Actor: bot.Actor{ID: consoleUser(), Source: "console"}, Locale: cfg.Locale,
+			Phone: newCommandPhone(cfg, a.engine)}
+		if len(cfg.Services) == 1 {
+			base.Service = cfg.Services[0].ID // the terminal is that service's channel
+		}
+		go terminal.ReadCommands(ctx, os.Stdin, b, base)
 	}
 
 	socketCtx, stopSocket := context.WithCancel(ctx)
