@@ -14,6 +14,8 @@ type Service struct {
 	Name     string
 	Severity Severity          // default for alerts that name none
 	Channels map[string]string // platform → channel id
+	// KnowledgeBase is where postmortems are posted: platform → channel id.
+	KnowledgeBase map[string]string
 }
 
 // Hooks let the composition root observe the domain (metrics) without bot
@@ -120,6 +122,7 @@ func New(cfg Config) *Bot {
 	go func() { defer b.wg.Done(); b.recorder.run() }()
 	b.registerChatJobs()
 	b.Handle(JobMail, b.sendMail)
+	b.Handle(JobKBPost, b.postPostmortem)
 	return b
 }
 

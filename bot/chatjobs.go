@@ -68,7 +68,12 @@ func (b *Bot) syncChat(ctx context.Context, j Job) error {
 		th, ok := threadOn(threads, c.Platform())
 		if !ok {
 			// The root message shows the incident as it is now, so the
-			// events so far need no replies of their own.
+			// events so far need no replies of their own, except the
+			// similar past incidents, which the root does not show.
+			replies, err := b.ownReplies(ctx, inc)
+			if err != nil {
+				return err
+			}
 			th, err = c.PostIncident(ctx, channel, inc)
 			if err != nil {
 				err = fmt.Errorf("post %s to %s: %w", inc.Ref(), c.Platform(), err)
@@ -77,6 +82,9 @@ func (b *Bot) syncChat(ctx context.Context, j Job) error {
 				continue
 			}
 			th.IncidentID, th.Platform, th.PostedSeq, th.PostedAlerts = inc.ID, c.Platform(), inc.LastSeq, inc.AlertCount
+			if err := postOwnReplies(ctx, c, &th, inc, replies); err != nil {
+				errs = append(errs, err)
+			}
 			if err := b.store.SaveThread(ctx, th); err != nil {
 				errs = append(errs, err)
 			}
@@ -99,6 +107,36 @@ func (b *Bot) syncChat(ctx context.Context, j Job) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ownReplies lists the events a root message does not show and that are
+// posted under it at once: the similar past incidents.
+func (b *Bot) ownReplies(ctx context.Context, inc Incident) ([]Event, error) {
+	events, err := b.store.Timeline(ctx, inc.ID, 0)
+	if err != nil {
+		return nil, err
+	}
+	var replies []Event
+	for _, e := range eventsBetween(events, 0, inc.LastSeq) {
+		if e.Kind == EventSimilar {
+			replies = append(replies, e)
+		}
+	}
+	return replies, nil
+}
+
+// postOwnReplies posts replies under the root message just posted. When that
+// fails, the thread is saved as posted up to just before them, so the retry
+// posts them as an update.
+func postOwnReplies(ctx context.Context, c Chat, th *Thread, inc Incident, replies []Event) error {
+	if len(replies) == 0 {
+		return nil
+	}
+	if err := c.PostUpdate(ctx, *th, inc, replies); err != nil {
+		th.PostedSeq = replies[0].Seq - 1
+		return fmt.Errorf("post similar incidents of %s to %s: %w", inc.Ref(), c.Platform(), err)
+	}
+	return nil
 }
 
 func threadOn(ts []Thread, platform string) (Thread, bool) {

@@ -184,6 +184,9 @@ func (b *Bot) applyAlert(tx Tx, a Alert, notes *[]digestNote) (IngestResult, err
 		if err := appendEvent(tx, &inc, EventOpened, a.Integration, a.Source, a.Title, now); err != nil {
 			return res, err
 		}
+		if err := noteSimilar(tx, &inc, now); err != nil {
+			return res, fmt.Errorf("find incidents like %s: %w", inc.Ref(), err)
+		}
 		if b.escalator != nil {
 			if err := b.escalator.Start(tx, &inc, now); err != nil {
 				return res, fmt.Errorf("arm escalation of %s: %w", inc.Ref(), err)

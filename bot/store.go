@@ -15,6 +15,7 @@ type Store interface {
 	Threads
 	Deduper
 	JobQueue
+	Knowledge
 	Ping(ctx context.Context) error
 }
 
@@ -66,6 +67,7 @@ type Tx interface {
 	// repeated updates of one thing coalesce.
 	Enqueue(j Job) error
 	EscalationTx
+	KnowledgeTx
 }
 
 // IncidentKey names the open incident alerts are deduplicated into.

@@ -11,26 +11,27 @@ import (
 
 // The verbs of the command language, as Command.Verb carries them.
 const (
-	VerbAck      = "ack"
-	VerbOwn      = "own"
-	VerbAssign   = "assign"
-	VerbSev      = "sev"
-	VerbClassify = "classify"
-	VerbNote     = "note"
-	VerbResolve  = "resolve"
-	VerbStatus   = "status"
-	VerbEscalate = "escalate"
-	VerbNew      = "new"
-	VerbList     = "list"
-	VerbShow     = "show"
-	VerbTimeline = "timeline"
-	VerbOnCall   = "oncall"
-	VerbHelp     = "help"
+	VerbAck        = "ack"
+	VerbOwn        = "own"
+	VerbAssign     = "assign"
+	VerbSev        = "sev"
+	VerbClassify   = "classify"
+	VerbNote       = "note"
+	VerbResolve    = "resolve"
+	VerbStatus     = "status"
+	VerbEscalate   = "escalate"
+	VerbNew        = "new"
+	VerbList       = "list"
+	VerbShow       = "show"
+	VerbTimeline   = "timeline"
+	VerbOnCall     = "oncall"
+	VerbPostmortem = "postmortem"
+	VerbHelp       = "help"
 )
 
 // verbOrder is the order of the help and of the command list in errors.
 var verbOrder = []string{VerbAck, VerbOwn, VerbAssign, VerbSev, VerbClassify, VerbStatus, VerbNote, VerbEscalate,
-	VerbResolve, VerbNew, VerbList, VerbShow, VerbTimeline, VerbOnCall, VerbHelp}
+	VerbResolve, VerbPostmortem, VerbNew, VerbList, VerbShow, VerbTimeline, VerbOnCall, VerbHelp}
 
 // aliases maps the other words responders type to a verb. Keys are lower
 // case; the Japanese ones are what a responder types with the IME on.
@@ -57,6 +58,8 @@ var aliases = map[string]string{
 	"タイムライン":      VerbTimeline,
 	"on-call":     VerbOnCall,
 	"当番":          VerbOnCall,
+	"振り返り":        VerbPostmortem,
+	"ふりかえり":       VerbPostmortem,
 }
 
 // Command is one parsed "/incident ..." command.
@@ -81,6 +84,8 @@ type Command struct {
 	// Override is oncall override: Owner takes Schedule for Duration.
 	Override bool
 	Duration time.Duration
+	// Cause, Fix and FollowUps are what postmortem writes; empty when not given.
+	Cause, Fix, FollowUps string
 }
 
 // UsageError says what was wrong with a command and how to write it. Its
@@ -154,6 +159,10 @@ func Parse(text string) (Command, error) {
 		cmd.Text, cmd.Severity, err = p.titleSeverity()
 	case VerbOnCall:
 		err = p.onCall(&cmd)
+	case VerbPostmortem:
+		if cmd.Ref, err = p.ref(); err == nil {
+			err = p.postmortemFields(&cmd)
+		}
 	case VerbSev:
 		if cmd.Ref, err = p.ref(); err == nil {
 			cmd.Severity, err = p.severity()

@@ -92,6 +92,9 @@ func Run(ctx context.Context, inc Incidents, in Invocation) Reply {
 		slog.ErrorContext(ctx, "incident command without an actor", "verb", cmd.Verb, "incident", number, "platform", in.Actor.Source)
 		return refusal(somethingWrong(ja))
 	}
+	if cmd.Verb == VerbPostmortem {
+		return postmortem(ctx, inc, cmd, number, in.Actor, ja)
+	}
 	changed, err := apply(ctx, inc, in.Phone, cmd, number, in.Actor)
 	if err != nil {
 		return failure(ctx, err, cmd.Verb, number, in.Actor, ja)

@@ -65,6 +65,7 @@ func Exercise(t *testing.T, h Harness) {
 	t.Run("JobsWake", func(t *testing.T) { testJobsWake(t, h) })
 	exerciseEscalation(t, h)
 	exerciseBot(t, h)
+	exerciseKnowledge(t, h)
 }
 
 func ctx(t *testing.T) context.Context {
