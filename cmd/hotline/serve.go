@@ -313,7 +313,14 @@ func chatWiring(cfg *Config, stdout io.Writer, log *slog.Logger) ([]bot.Service,
 		if useConsole {
 			channels["console"] = "terminal"
 		}
-		services = append(services, bot.Service{ID: s.ID, Name: s.Name, Severity: s.Severity, Channels: channels})
+		kb := map[string]string{}
+		if s.KnowledgeBase.Slack != "" {
+			kb["slack"] = s.KnowledgeBase.Slack
+		}
+		if s.KnowledgeBase.Discord != "" {
+			kb["discord"] = s.KnowledgeBase.Discord
+		}
+		services = append(services, bot.Service{ID: s.ID, Name: s.Name, Severity: s.Severity, Channels: channels, KnowledgeBase: kb})
 	}
 	return services, chats, terminal, slackChat, nil
 }

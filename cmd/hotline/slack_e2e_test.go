@@ -79,7 +79,7 @@ schedules:
 policies:
   - {id: infra, ack_timeout: 3s, steps: [{call: [tanaka], ring_timeout: 20s}]}
 services:
-  - {id: web, name: Web shop, policy: infra, channels: {slack: C0ALERTS}}
+  - {id: web, name: Web shop, policy: infra, channels: {slack: C0ALERTS}, knowledge_base: {slack: C0KB}}
 integrations:
   - {id: generic, kind: generic, service: web, token: generic-token}
 `, pgtest.NewDatabase(t), addr, fakeSlack.Token(), slackAuth, fakeSlack.APIURL(), e2eAccount, r.phone.URL(), tanakaPhone)
@@ -239,10 +239,37 @@ func TestSlackEndToEnd(t *testing.T) {
 		t.Errorf("%d calls although every incident was acked in chat", n)
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if len(r.responses) == 0 || !strings.Contains(strings.Join(r.responses, "\n"), "INC-2") {
 		t.Errorf("the button's reply did not reach response_url: %q", r.responses)
 	}
+	r.mu.Unlock()
+
+	// Resolve, write the postmortem: it lands in the knowledge-base channel.
+	if code, body := r.slash("resolve INC-1 old logs removed", "U01TANAKA"); code != 200 || !strings.Contains(body, "INC-1") {
+		t.Fatalf("resolve: %d %s", code, body)
+	}
+	if code, body := r.slash("postmortem INC-1 cause=log rotation was off fix=removed old logs followups=turn rotation on", "U01TANAKA"); code != 200 {
+		t.Fatalf("postmortem: %d %s", code, body)
+	}
+	waitFor(t, "the postmortem in the knowledge base", func() bool {
+		for _, m := range r.slack.Messages("C0KB") {
+			if strings.Contains(m.Text, "INC-1") && strings.Contains(m.Text, "removed old logs") {
+				return true
+			}
+		}
+		return false
+	})
+	// The next disk alert's thread says how it was fixed last time.
+	postAlert(t, r.p, "db01-disk-again")
+	next := r.root(4)
+	waitFor(t, "similar past incidents in the new thread", func() bool {
+		for _, m := range r.slack.Thread("C0ALERTS", next) {
+			if strings.Contains(m.Text, "INC-1") && strings.Contains(m.Text, "removed old logs") {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // An alert storm of one outage is one root message and a few digests.
