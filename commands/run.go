@@ -37,6 +37,14 @@ type Invocation struct {
 	// At is when the command was received, the "now" of oncall; zero: the
 	// wall clock.
 	At time.Time
+	// Authorizer decides who may run what; nil: anyone who can run commands
+	// may run every one.
+	Authorizer *Authorizer
+	// Groups lists the actor's platform groups ("slack:S0ONCALL",
+	// "discord:<role id>") for the Authorizer. It is called only when a
+	// rule with groups decides, so an adapter may look them up lazily; nil:
+	// the actor is in no group.
+	Groups func(ctx context.Context) ([]string, error)
 }
 
 // Reply is what the adapter posts back. Ephemeral replies (help, refusals)
@@ -61,6 +69,9 @@ func Run(ctx context.Context, inc Incidents, in Invocation) Reply {
 			return refusal(helpFor(cmd.Text, in.Locale))
 		}
 		return refusal(Help(in.Locale))
+	}
+	if ok, why := in.Authorizer.Allowed(ctx, cmd.Verb, in.Actor, in.Locale, in.Groups); !ok {
+		return refusal(why)
 	}
 	switch cmd.Verb {
 	case VerbList:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/hotline-dev/hotline/bot"
+	"github.com/hotline-dev/hotline/commands"
 )
 
 // Config is Hotline's configuration file. The YAML shape is a contract shared
@@ -30,6 +32,9 @@ type Config struct {
 	Policies     []PolicyConfig      `yaml:"policies"`
 	Services     []ServiceConfig     `yaml:"services"`
 	Integrations []IntegrationConfig `yaml:"integrations"`
+	// Authorization restricts commands to some contacts and platform
+	// groups; empty: anyone who can see the channel may run every command.
+	Authorization []AuthorizationRule `yaml:"authorization"`
 
 	// unsetEnv maps a key's path to the ${VARS} in its value that were not
 	// set, so validation can blame the environment rather than the file.
@@ -195,6 +200,38 @@ type MatchConfig struct {
 	Body    []string `yaml:"body"`
 	From    []string `yaml:"from"`
 }
+
+// AuthorizationRule says who may run some commands. A command no rule names
+// is open to anyone; one that rules name is allowed to whoever any of them
+// allows.
+type AuthorizationRule struct {
+	Commands []string `yaml:"commands"` // verbs of the command language (aliases too), or "*"
+	// Allow lists contact ids and platform groups: "slack:<user group id>",
+	// "discord:<role id>".
+	Allow []string `yaml:"allow"`
+}
+
+// AuthorizationRules are the authorization rules as commands.NewAuthorizer
+// takes them; nil when there are none.
+func (c *Config) AuthorizationRules() []commands.Rule {
+	var rules []commands.Rule
+	for _, r := range c.Authorization {
+		rule := commands.Rule{Verbs: slices.Clone(r.Commands)}
+		for _, who := range r.Allow {
+			if isAuthorizationGroup(who) {
+				rule.Groups = append(rule.Groups, who)
+			} else {
+				rule.Contacts = append(rule.Contacts, who)
+			}
+		}
+		rules = append(rules, rule)
+	}
+	return rules
+}
+
+// isAuthorizationGroup tells a platform group ("slack:S0ONCALL") from a
+// contact id, which cannot hold a colon.
+func isAuthorizationGroup(allow string) bool { return strings.Contains(allow, ":") }
 
 // Duration is a time.Duration written as a Go duration string ("30s", "5m").
 type Duration struct{ time.Duration }

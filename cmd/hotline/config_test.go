@@ -4,12 +4,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hotline-dev/hotline/bot"
+	"github.com/hotline-dev/hotline/commands"
 )
 
 var configExampleEnv = map[string]string{
@@ -98,6 +100,9 @@ func TestConfigExampleParsesAndValidates(t *testing.T) {
 		{"integrations[3].rules[0].match.subject", strings.Join(c.Integrations[3].Rules[0].Match.Subject, ","), "障害,CRITICAL,DOWN"},
 		{"integrations[3].rules[0].severity", c.Integrations[3].Rules[0].Severity, bot.Sev2},
 		{"integrations[3].rules[1].action", c.Integrations[3].Rules[1].Action, "resolve"},
+		{"authorization", len(c.Authorization), 1},
+		{"authorization[0].commands", strings.Join(c.Authorization[0].Commands, ","), "resolve,assign,escalate,oncall,new"},
+		{"authorization[0].allow", strings.Join(c.Authorization[0].Allow, ","), "tanaka,suzuki,slack:S0ONCALL,discord:1234567890"},
 	}
 	for _, tc := range checks {
 		if tc.got != tc.want {
@@ -344,6 +349,24 @@ func TestConfigProblems(t *testing.T) {
 			"integrations[0].rules[0].severity: must be sev1, sev2, sev3 or sev4"},
 		{"integration without service", "integrations: [{id: a, kind: generic, token: t}]", nil,
 			"integrations[0].service: is required"},
+		{"authorization unknown command", "authorization: [{commands: [ack, resolv], allow: [tanaka]}]", nil,
+			`authorization[0].commands[1]: unknown command "resolv" (ack, own, assign, sev, classify, status, note, escalate, resolve, postmortem, new, list, show, timeline, oncall or "*")`},
+		{"authorization help", "authorization: [{commands: [ack]}, {commands: [help], allow: [tanaka]}]", nil,
+			"authorization[1].commands[0]: help is always allowed; leave it out"},
+		{"authorization without commands", "authorization: [{allow: [tanaka]}]", nil,
+			`authorization[0].commands: must name at least one command, or "*" for all`},
+		{"authorization allows nobody", "authorization: [{commands: ['*']}]", nil,
+			"authorization[0].allow: must name at least one contact id or group (slack:<user group id>, discord:<role id>)"},
+		{"authorization unknown contact", "authorization: [{commands: [resolve], allow: [tanaka, sato]}]", nil,
+			`authorization[0].allow[1]: unknown contact "sato"`},
+		{"authorization empty contact", "authorization: [{commands: [resolve], allow: ['']}]", nil,
+			"authorization[0].allow[0]: is empty: name a contact id or a group"},
+		{"authorization slack group", "authorization: [{commands: [resolve], allow: ['slack:oncall']}]", nil,
+			`authorization[0].allow[0]: "slack:oncall": a Slack user group id is S followed by capital letters and digits, like slack:S0ONCALL`},
+		{"authorization discord role", "authorization: [{commands: [resolve], allow: ['discord:<@&123>']}]", nil,
+			`authorization[0].allow[0]: "discord:<@&123>": a Discord role id is digits only, like discord:1234567890`},
+		{"authorization platform", "authorization: [{commands: [resolve], allow: [tanaka, 'teams:oncall']}]", nil,
+			`authorization[0].allow[1]: "teams:oncall" is not a group: write slack:<user group id> or discord:<role id>`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -447,7 +470,7 @@ func TestConfigParseErrors(t *testing.T) {
 		want []string
 	}{
 		{"unknown top-level key", "locale: ja\ndatabse: {url: x}\n",
-			[]string{"line 2: databse: unknown key (known: database, http, locale, chat, phone, mail, ingest, contacts, schedules, policies, services, integrations)"}},
+			[]string{"line 2: databse: unknown key (known: database, http, locale, chat, phone, mail, ingest, contacts, schedules, policies, services, integrations, authorization)"}},
 		{"unknown nested key", "http:\n  listen: ':80'\n  listn: ':81'\n",
 			[]string{"line 3: http.listn: unknown key (known: listen, public_url, api_token)"}},
 		{"unknown key in a flow list", "contacts:\n  - {id: a, phone: '+815012345678', mail: a@example.com}\n",
@@ -466,10 +489,14 @@ func TestConfigParseErrors(t *testing.T) {
 			[]string{"line 2: http: want a mapping, got a list"}},
 		{"several at once", "locale: ja\nlocal: en\npolicies:\n  - {id: p, repeat_pause: soon, repeat: twice}\n",
 			[]string{
-				"line 2: local: unknown key (known: database, http, locale, chat, phone, mail, ingest, contacts, schedules, policies, services, integrations)",
+				"line 2: local: unknown key (known: database, http, locale, chat, phone, mail, ingest, contacts, schedules, policies, services, integrations, authorization)",
 				`line 4: policies[0].repeat: want a whole number, got "twice"`,
 				`line 4: policies[0].repeat_pause: "soon" is not a duration (like 30s, 5m or 1h30m)`,
 			}},
+		{"unknown key in an authorization rule", "authorization:\n  - commands: [resolve]\n    alow: [tanaka]\n",
+			[]string{"line 3: authorization[0].alow: unknown key (known: commands, allow)"}},
+		{"authorization commands as a scalar", "authorization:\n  - {commands: resolve, allow: [tanaka]}\n",
+			[]string{`line 2: authorization[0].commands: want a list, got "resolve"`}},
 		{"duplicate key", "http:\n  listen: ':80'\n  listen: ':81'\n",
 			[]string{"line 3: http.listen: key already set at line 2"}},
 		{"syntax", "http: {listen: ':80'\n",
@@ -664,5 +691,48 @@ func TestConfigDuration(t *testing.T) {
 				t.Errorf("ack_timeout = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestConfigAuthorizationRules: the rules of a valid config split allow into
+// contacts and groups, and commands.NewAuthorizer takes them as they are.
+func TestConfigAuthorizationRules(t *testing.T) {
+	src := replaceConfigSections(validConfigYAML, `authorization:
+  - {commands: [resolve, close, new], allow: [tanaka, "slack:S0ONCALL", suzuki, "discord:1234567890"]}
+  - {commands: ["*"], allow: ["discord:42"]}
+`)
+	c, err := ParseConfig([]byte(src), configEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ApplyDefaults()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	want := []commands.Rule{
+		{Verbs: []string{"resolve", "close", "new"}, Contacts: []string{"tanaka", "suzuki"}, Groups: []string{"slack:S0ONCALL", "discord:1234567890"}},
+		{Verbs: []string{"*"}, Groups: []string{"discord:42"}},
+	}
+	if got := c.AuthorizationRules(); !reflect.DeepEqual(got, want) {
+		t.Errorf("AuthorizationRules() =\n %+v\nwant\n %+v", got, want)
+	}
+	a, err := commands.NewAuthorizer(c.AuthorizationRules())
+	if err != nil {
+		t.Fatalf("NewAuthorizer: %v", err)
+	}
+	sato := bot.Actor{ID: "sato", Source: "discord"}
+	if ok, why := a.Allowed(t.Context(), commands.VerbResolve, sato, "en", nil); ok || why != "Only tanaka, suzuki, members of slack:S0ONCALL, members of discord:1234567890 or members of discord:42 may resolve incidents here." {
+		t.Errorf("sato resolves: %v %q", ok, why)
+	}
+	if ok, _ := a.Allowed(t.Context(), commands.VerbResolve, bot.Actor{ID: "suzuki", Source: "slack"}, "en", nil); !ok {
+		t.Error("suzuki may not resolve")
+	}
+
+	none, err := ParseConfig([]byte(validConfigYAML), configEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rules := none.AuthorizationRules(); rules != nil {
+		t.Errorf("no authorization section: rules %+v, want none", rules)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hotline-dev/hotline/bot"
+	"github.com/hotline-dev/hotline/commands"
 	"github.com/hotline-dev/hotline/escalation"
 )
 
@@ -39,6 +40,7 @@ func (c *Config) Problems() bot.Problems {
 	v.policies()
 	v.services()
 	v.integrations()
+	v.authorization()
 	return v.problems
 }
 
@@ -481,6 +483,38 @@ func (v *configValidator) integrations() {
 			}
 			if r.Severity != "" && !r.Severity.Valid() {
 				v.add(rulePath+".severity", "must be sev1, sev2, sev3 or sev4")
+			}
+		}
+	}
+}
+
+func (v *configValidator) authorization() {
+	for i, r := range v.c.Authorization {
+		path := fmt.Sprintf("authorization[%d]", i)
+		if len(r.Commands) == 0 {
+			v.add(path+".commands", `must name at least one command, or "*" for all`)
+		}
+		for j, word := range r.Commands {
+			if _, err := commands.AuthorizableVerb(word); err != nil {
+				v.add(fmt.Sprintf("%s.commands[%d]", path, j), "%v", err)
+			}
+		}
+		if len(r.Allow) == 0 {
+			v.add(path+".allow", "must name at least one contact id or group (slack:<user group id>, discord:<role id>)")
+		}
+		for j, who := range r.Allow {
+			whoPath := fmt.Sprintf("%s.allow[%d]", path, j)
+			switch {
+			case isAuthorizationGroup(who):
+				if err := commands.CheckGroup(who); err != nil {
+					v.add(whoPath, "%v", err)
+				}
+			case who == "":
+				v.add(whoPath, "is empty: name a contact id or a group")
+			default:
+				if _, ok := v.contactByID(who); !ok {
+					v.add(whoPath, "unknown contact %q", who)
+				}
 			}
 		}
 	}
