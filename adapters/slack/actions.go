@@ -21,8 +21,9 @@ import (
 	"github.com/hotline-dev/hotline/commands"
 )
 
-// runAction runs one button and says what came of it.
-func (h *Inbound) runAction(ctx context.Context, a *slack.BlockAction, by bot.Actor) string {
+// runAction runs one button and says what came of it. trigger is the
+// click's trigger_id, which opens the postmortem modal after a resolve.
+func (h *Inbound) runAction(ctx context.Context, a *slack.BlockAction, trigger string, by bot.Actor) string {
 	ja := inboundJapanese(h.locale)
 	var verb string
 	switch a.ActionID {
@@ -48,6 +49,10 @@ func (h *Inbound) runAction(ctx context.Context, a *slack.BlockAction, by bot.Ac
 		// answered exactly as the typed command would be.
 		in := h.invocation(fmt.Sprintf("%s INC-%d", verb, number), by, "")
 		reply := commands.Run(ctx, h.incidents, in)
+		if verb == commands.VerbResolve && reply.Incident != nil {
+			// Before anything else: the trigger is valid for 3 s from the click.
+			h.openPostmortem(ctx, trigger, number, by)
+		}
 		h.logReply(ctx, "slack button", by, reply)
 		return reply.Text
 	}

@@ -82,6 +82,9 @@ type InboundConfig struct {
 	Threads   Threads   // maps a reacted-to root message to its incident
 	Dedup     Dedup
 	Reply     Replier // nil: a refused reaction is only logged
+	// Views opens the postmortem modal after a Resolve click; nil: no
+	// modal (the postmortem command still works).
+	Views Views
 	// Users maps a Slack user id to the contact id recorded as the actor;
 	// unknown users act as their Slack user id.
 	Users map[string]string
@@ -118,6 +121,7 @@ type Inbound struct {
 	threads   Threads
 	dedup     Dedup
 	reply     Replier
+	views     Views
 	users     map[string]string
 	reactions map[string]string
 	botUserID string
@@ -171,6 +175,7 @@ func NewInbound(cfg InboundConfig) (*Inbound, error) {
 		threads:      cfg.Threads,
 		dedup:        cfg.Dedup,
 		reply:        cfg.Reply,
+		views:        cfg.Views,
 		users:        maps.Clone(cfg.Users),
 		reactions:    maps.Clone(reactions),
 		botUserID:    cfg.BotUserID,
@@ -287,6 +292,7 @@ type inboundAnswer struct {
 	status int         // 200 takes the delivery; 4xx refuses it; 503 asks for it again
 	reason string      // why it was refused
 	reply  *inboundMsg // a slash command's answer, when it came in time
+	body   any         // a JSON answer of another shape (view_submission's response_action)
 	plain  string      // url_verification's challenge
 }
 
@@ -303,6 +309,8 @@ func writeAnswer(w http.ResponseWriter, a inboundAnswer) {
 		http.Error(w, a.reason, a.status)
 	case a.reply != nil:
 		inboundJSON(w, *a.reply)
+	case a.body != nil:
+		inboundJSON(w, a.body)
 	case a.plain != "":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, a.plain)
@@ -418,8 +426,12 @@ func (h *Inbound) interaction(w http.ResponseWriter, r *http.Request, _ []byte, 
 	writeAnswer(w, h.handleInteraction(r.Context(), ic, deadline, r.Header.Get("X-Slack-Retry-Num")))
 }
 
-// handleInteraction takes a button click at once and runs the action after.
+// handleInteraction takes a button click at once and runs the action after;
+// a modal's submission is answered once it is saved.
 func (h *Inbound) handleInteraction(ctx context.Context, ic slack.InteractionCallback, deadline time.Time, retry string) inboundAnswer {
+	if ic.Type == slack.InteractionTypeViewSubmission {
+		return h.handleViewSubmission(ctx, ic, deadline, retry)
+	}
 	actions := ic.ActionCallback.BlockActions
 	if ic.Type != slack.InteractionTypeBlockActions || len(actions) == 0 {
 		h.log.DebugContext(ctx, "slack interaction ignored", "platform", "slack", "type", ic.Type)
@@ -441,9 +453,10 @@ func (h *Inbound) handleInteraction(ctx context.Context, ic slack.InteractionCal
 		return answer
 	}
 	by := h.actor(ic.User.ID)
+	trigger := ic.TriggerID
 	h.background(ctx, func(ctx context.Context) {
 		for _, a := range actions {
-			text := h.runAction(ctx, a, by)
+			text := h.runAction(ctx, a, trigger, by)
 			msg := inboundMessage(text, true)
 			if ic.ResponseURL != "" {
 				h.respond(ctx, ic.ResponseURL, by, msg)

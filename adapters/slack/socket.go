@@ -180,8 +180,11 @@ func (h *Inbound) socketEnvelope(ctx context.Context, client *socketmode.Client,
 		h.log.WarnContext(ctx, "slack socket mode envelope refused", "platform", "slack", "type", evt.Type, "reason", answer.reason)
 	}
 	var payload any
-	if answer.reply != nil {
+	switch {
+	case answer.reply != nil:
 		payload = answer.reply
+	case answer.body != nil:
+		payload = answer.body
 	}
 	h.ack(ctx, client, req.EnvelopeID, payload)
 }

@@ -33,6 +33,7 @@ var methods = map[string]handler{
 	"reactions.add":      (*Server).addReaction,
 	"conversations.info": (*Server).conversationInfo,
 	"users.info":         (*Server).userInfo,
+	"views.open":         (*Server).openView,
 }
 
 func (s *Server) authTest(url.Values) reply {

@@ -72,6 +72,7 @@ type Server struct {
 	seq        int64
 	messages   []*Message // every channel, in order
 	ephemerals []Message
+	views      []View
 	calls      []Call
 	failures   map[string][]failure
 	changed    chan struct{} // closed and replaced on every new message
