@@ -23,7 +23,7 @@ import (
 
 // runAction runs one button and says what came of it. trigger is the
 // click's trigger_id, which opens the postmortem modal after a resolve.
-func (h *Inbound) runAction(ctx context.Context, a *slack.BlockAction, trigger string, by bot.Actor) string {
+func (h *Inbound) runAction(ctx context.Context, a *slack.BlockAction, trigger, user string, by bot.Actor) string {
 	ja := inboundJapanese(h.locale)
 	var verb string
 	switch a.ActionID {
@@ -47,7 +47,7 @@ func (h *Inbound) runAction(ctx context.Context, a *slack.BlockAction, trigger s
 	if verb != "" {
 		// The buttons speak the command language, so they are refused and
 		// answered exactly as the typed command would be.
-		in := h.invocation(fmt.Sprintf("%s INC-%d", verb, number), by, "")
+		in := h.invocation(fmt.Sprintf("%s INC-%d", verb, number), by, "", user)
 		reply := commands.Run(ctx, h.incidents, in)
 		if verb == commands.VerbResolve && reply.Incident != nil {
 			// Before anything else: the trigger is valid for 3 s from the click.
@@ -100,7 +100,7 @@ func (h *Inbound) react(ctx context.Context, verb, channel, ts, user string, by 
 		h.log.ErrorContext(ctx, "slack reaction not handled: incident lookup failed", "platform", "slack", "user", by.ID, "incident_id", th.IncidentID, "err", err)
 		return
 	}
-	in := h.invocation(fmt.Sprintf("%s INC-%d", verb, inc.Number), by, "")
+	in := h.invocation(fmt.Sprintf("%s INC-%d", verb, inc.Number), by, "", user)
 	reply := commands.Run(ctx, h.incidents, in)
 	h.logReply(ctx, "slack reaction", by, reply)
 	if reply.Ephemeral {

@@ -98,7 +98,12 @@ type InboundConfig struct {
 	Services map[string]string
 	// Phone serves `/incident escalate` and `/incident oncall`; nil: they
 	// explain that no phone escalation is configured.
-	Phone  commands.Phone
+	Phone commands.Phone
+	// Authorizer says who may run what; nil: everyone may run everything.
+	Authorizer *commands.Authorizer
+	// Groups lists the workspace's user groups for the authorization rules
+	// that name one ("slack:S0ONCALL"); nil: nobody is in any group.
+	Groups GroupLister
 	Logger *slog.Logger
 	// HTTPClient posts to response_url; nil means a client with a timeout.
 	HTTPClient *http.Client
@@ -128,6 +133,8 @@ type Inbound struct {
 	locale    string
 	services  map[string]string
 	phone     commands.Phone
+	authz     *commands.Authorizer
+	groups    *userGroups
 	log       *slog.Logger
 	client    *http.Client
 
@@ -182,6 +189,8 @@ func NewInbound(cfg InboundConfig) (*Inbound, error) {
 		locale:       cfg.Locale,
 		services:     cfg.Services,
 		phone:        cfg.Phone,
+		authz:        cfg.Authorizer,
+		groups:       groupsFrom(cfg.Groups),
 		log:          cfg.Logger,
 		client:       cfg.HTTPClient,
 		answerWithin: inboundAnswerWithin,
@@ -354,8 +363,13 @@ func (h *Inbound) background(ctx context.Context, fn func(ctx context.Context)) 
 
 // invocation is a command as the command language takes it, from channel
 // (empty when it does not matter).
-func (h *Inbound) invocation(text string, by bot.Actor, channel string) commands.Invocation {
-	return commands.Invocation{Text: text, Actor: by, Locale: h.locale, Service: h.services[channel], Phone: h.phone}
+func (h *Inbound) invocation(text string, by bot.Actor, channel string, user string) commands.Invocation {
+	in := commands.Invocation{Text: text, Actor: by, Locale: h.locale, Service: h.services[channel], Phone: h.phone,
+		Authorizer: h.authz}
+	if h.groups != nil {
+		in.Groups = func(ctx context.Context) ([]string, error) { return h.groups.of(ctx, user) }
+	}
+	return in
 }
 
 func (h *Inbound) actor(userID string) bot.Actor {
@@ -391,7 +405,7 @@ func (h *Inbound) handleCommand(ctx context.Context, cmd slack.SlashCommand, dea
 	}
 	// Slack sends no thread_ts with a slash command, so the incident must be
 	// named (INC-n).
-	in := h.invocation(cmd.Text, h.actor(cmd.UserID), cmd.ChannelID)
+	in := h.invocation(cmd.Text, h.actor(cmd.UserID), cmd.ChannelID, cmd.UserID)
 	replies := make(chan commands.Reply, 1)
 	h.background(ctx, func(ctx context.Context) {
 		reply := commands.Run(ctx, h.incidents, in)
@@ -456,7 +470,7 @@ func (h *Inbound) handleInteraction(ctx context.Context, ic slack.InteractionCal
 	trigger := ic.TriggerID
 	h.background(ctx, func(ctx context.Context) {
 		for _, a := range actions {
-			text := h.runAction(ctx, a, trigger, by)
+			text := h.runAction(ctx, a, trigger, ic.User.ID, by)
 			msg := inboundMessage(text, true)
 			if ic.ResponseURL != "" {
 				h.respond(ctx, ic.ResponseURL, by, msg)
@@ -540,4 +554,11 @@ func inboundPick(ja bool, en, jp string) string {
 		return jp
 	}
 	return en
+}
+
+func groupsFrom(l GroupLister) *userGroups {
+	if l == nil {
+		return nil
+	}
+	return &userGroups{api: l}
 }

@@ -349,9 +349,14 @@ func slackInbound(ctx context.Context, cfg *Config, c *slack.Chat, b *bot.Bot, e
 			channels[s.Channels.Slack] = s.ID
 		}
 	}
+	authz, err := commands.NewAuthorizer(cfg.AuthorizationRules())
+	if err != nil {
+		return nil, fmt.Errorf("authorization: %w", err)
+	}
 	return slack.NewInbound(slack.InboundConfig{SigningSecret: cfg.Chat.Slack.SigningSecret, AppToken: cfg.Chat.Slack.AppToken,
-		Incidents: b, Escalator: eng, Threads: st, Dedup: st, Reply: c.Client(), Users: users, BotUserID: botUser,
-		Locale: cfg.Locale, Services: channels, Phone: newCommandPhone(cfg, eng), Logger: log})
+		Incidents: b, Escalator: eng, Threads: st, Dedup: st, Reply: c.Client(), Views: c.Client(), Groups: c.Client(),
+		Users: users, BotUserID: botUser, Locale: cfg.Locale, Services: channels, Phone: newCommandPhone(cfg, eng),
+		Authorizer: authz, Logger: log})
 }
 
 // warnNotWired says which configured sections this version validates but

@@ -38,9 +38,12 @@ type slackRig struct {
 
 func startSlackRig(t *testing.T) *slackRig { return startSlackRigMode(t, false) }
 
-// startSlackRigMode starts the rig in HTTP mode (signing secret) or in
-// Socket Mode (app token only: no public URL reaches Hotline from Slack).
-func startSlackRigMode(t *testing.T, socket bool) *slackRig {
+func startSlackRigMode(t *testing.T, socket bool) *slackRig { return startSlackRigWith(t, socket, "") }
+
+// startSlackRigWith starts the rig in HTTP mode (signing secret) or in
+// Socket Mode (app token only: no public URL reaches Hotline from Slack),
+// with extra config appended.
+func startSlackRigWith(t *testing.T, socket bool, extra string) *slackRig {
 	t.Helper()
 	fakeSlack, err := slacktest.NewServer()
 	if err != nil {
@@ -82,7 +85,7 @@ services:
   - {id: web, name: Web shop, policy: infra, channels: {slack: C0ALERTS}, knowledge_base: {slack: C0KB}}
 integrations:
   - {id: generic, kind: generic, service: web, token: generic-token}
-`, pgtest.NewDatabase(t), addr, fakeSlack.Token(), slackAuth, fakeSlack.APIURL(), e2eAccount, r.phone.URL(), tanakaPhone)
+%s`, pgtest.NewDatabase(t), addr, fakeSlack.Token(), slackAuth, fakeSlack.APIURL(), e2eAccount, r.phone.URL(), tanakaPhone, extra)
 	path := filepath.Join(dir, "hotline.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -372,5 +375,27 @@ func TestSlackSocketMode(t *testing.T) {
 	// Without a signing secret the HTTP endpoints are not there to forge.
 	if code, _ := r.post("/v1/slack/commands", "application/x-www-form-urlencoded", "text=resolve+INC-1&user_id=U1", slackSecret); code != 404 {
 		t.Errorf("HTTP command in Socket Mode: %d, want 404", code)
+	}
+}
+
+// Only the on-call group may resolve: a refusal says who may, and a member of
+// the Slack user group gets through.
+func TestSlackAuthorization(t *testing.T) {
+	r := startSlackRigWith(t, false, "authorization:\n  - {commands: [resolve], allow: [\"slack:S0ONCALL\"]}\n")
+	r.slack.SetUserGroups(map[string][]string{"S0ONCALL": {"U02SUZUKI"}})
+	postAlert(t, r.p, "db01-disk")
+	r.root(1)
+	code, body := r.slash("resolve INC-1 done", "U01TANAKA")
+	if code != 200 || !strings.Contains(body, "ephemeral") || !strings.Contains(body, "slack:S0ONCALL") {
+		t.Errorf("resolve by a non-member: %d %s, want an ephemeral refusal naming the group", code, body)
+	}
+	if got := r.status("INC-1"); got.Status == "resolved" {
+		t.Fatalf("a refused resolve resolved INC-1")
+	}
+	if code, body := r.slash("ack INC-1", "U01TANAKA"); code != 200 || r.status("INC-1").Status != "acknowledged" {
+		t.Errorf("ack is open to anyone: %d %s", code, body)
+	}
+	if code, body := r.slash("resolve INC-1 done", "U02SUZUKI"); code != 200 || r.status("INC-1").Status != "resolved" {
+		t.Errorf("resolve by a group member: %d %s, status %s", code, body, r.status("INC-1").Status)
 	}
 }

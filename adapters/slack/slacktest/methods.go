@@ -34,6 +34,7 @@ var methods = map[string]handler{
 	"conversations.info": (*Server).conversationInfo,
 	"users.info":         (*Server).userInfo,
 	"views.open":         (*Server).openView,
+	"usergroups.list":    (*Server).listUserGroups,
 }
 
 func (s *Server) authTest(url.Values) reply {

@@ -73,6 +73,7 @@ type Server struct {
 	messages   []*Message // every channel, in order
 	ephemerals []Message
 	views      []View
+	userGroups map[string][]string // group id → member ids (usergroups.list)
 	calls      []Call
 	failures   map[string][]failure
 	changed    chan struct{} // closed and replaced on every new message
