@@ -54,6 +54,10 @@ type HTTPConfig struct {
 type ChatConfig struct {
 	Slack   *SlackConfig   `yaml:"slack"`
 	Discord *DiscordConfig `yaml:"discord"`
+	// Reactions maps an emoji name to the command a reaction on an
+	// incident's root message runs, on every platform; empty: eyes → ack,
+	// raising_hand → own, white_check_mark → resolve.
+	Reactions map[string]string `yaml:"reactions"`
 }
 
 type SlackConfig struct {

@@ -234,6 +234,16 @@ func (v *configValidator) chat() {
 		}
 		v.httpURL("chat.slack.api_url", s.APIURL)
 	}
+	for emoji, verb := range v.c.Chat.Reactions {
+		path := "chat.reactions." + emoji
+		if strings.TrimSpace(emoji) == "" || strings.ContainsAny(emoji, ": ") {
+			v.add(path, "an emoji name like eyes or white_check_mark, without colons")
+		}
+		// A reaction names nothing but the incident it is on.
+		if _, err := commands.Parse(verb + " INC-1"); err != nil {
+			v.add(path, "%q is not a command a reaction can run (ack, own or resolve)", verb)
+		}
+	}
 	if d := v.c.Chat.Discord; d != nil {
 		v.required("chat.discord.bot_token", d.BotToken)
 		v.snowflake("chat.discord.application_id", d.ApplicationID)

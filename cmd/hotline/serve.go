@@ -356,7 +356,7 @@ func slackInbound(ctx context.Context, cfg *Config, c *slack.Chat, b *bot.Bot, e
 	return slack.NewInbound(slack.InboundConfig{SigningSecret: cfg.Chat.Slack.SigningSecret, AppToken: cfg.Chat.Slack.AppToken,
 		Incidents: b, Escalator: eng, Threads: st, Dedup: st, Reply: c.Client(), Views: c.Client(), Groups: c.Client(),
 		Users: users, BotUserID: botUser, Locale: cfg.Locale, Services: channels, Phone: newCommandPhone(cfg, eng),
-		Authorizer: authz, Logger: log})
+		Authorizer: authz, Reactions: cfg.Chat.Reactions, Logger: log})
 }
 
 // warnNotWired says which configured sections this version validates but
@@ -370,9 +370,6 @@ func warnNotWired(cfg *Config, log *slog.Logger) {
 		if set {
 			log.Warn("configured but not wired in this version: it is validated and not used yet", "section", name)
 		}
-	}
-	if sc := cfg.Chat.Slack; sc != nil && sc.SigningSecret == "" && sc.AppToken == "" {
-		log.Warn("chat.slack: neither app_token (Socket Mode) nor signing_secret (HTTP mode) is set: incidents are posted, but commands, buttons and reactions are not received")
 	}
 }
 
