@@ -64,13 +64,19 @@ func (h *Inbound) callNow(ctx context.Context, number int64, by bot.Actor, ja bo
 		return inboundPick(ja, "No phone escalation is configured, so nobody can be called.",
 			"電話での呼び出しが設定されていないため、誰にも電話できません。")
 	}
-	_, err := h.escalator.CallNow(ctx, number, by)
+	if _, err := h.escalator.CallNow(ctx, number, by); err != nil {
+		return h.failed(ctx, "slack call now", err, number, by, ja)
+	}
+	h.log.InfoContext(ctx, "slack call now", "platform", "slack", "user", by.ID, "incident", number)
+	return inboundPick(ja, fmt.Sprintf("Calling the on-call for INC-%d now (asked by %s)", number, by.ID),
+		fmt.Sprintf("INC-%d の当番に今すぐ電話します（%s の依頼）", number, by.ID))
+}
+
+// failed says why an action on INC-number did not happen, in words for the
+// responder: the domain's reason when it has one, else a logged "try again".
+func (h *Inbound) failed(ctx context.Context, what string, err error, number int64, by bot.Actor, ja bool) string {
 	var invalid *bot.InvalidError
 	switch {
-	case err == nil:
-		h.log.InfoContext(ctx, "slack call now", "platform", "slack", "user", by.ID, "incident", number)
-		return inboundPick(ja, fmt.Sprintf("Calling the on-call for INC-%d now (asked by %s)", number, by.ID),
-			fmt.Sprintf("INC-%d の当番に今すぐ電話します（%s の依頼）", number, by.ID))
 	case errors.As(err, &invalid):
 		return invalid.Reason
 	case errors.Is(err, bot.ErrNotFound):
@@ -81,7 +87,7 @@ func (h *Inbound) callNow(ctx context.Context, number int64, by bot.Actor, ja bo
 			return reason
 		}
 	}
-	h.log.ErrorContext(ctx, "slack call now failed", "platform", "slack", "user", by.ID, "incident", number, "err", err)
+	h.log.ErrorContext(ctx, what+" failed", "platform", "slack", "user", by.ID, "incident", number, "err", err)
 	return inboundPick(ja, "something went wrong; try again", "問題が発生しました。もう一度お試しください")
 }
 

@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -137,7 +136,7 @@ func (h *Inbound) handleViewSubmission(ctx context.Context, ic slack.Interaction
 			h.log.InfoContext(ctx, "slack postmortem saved", "platform", "slack", "user", by.ID, "incident", number)
 			return inboundTaken()
 		}
-		return postmortemErrors(h.postmortemRefusal(ctx, err, number, by, ja))
+		return postmortemErrors(h.failed(ctx, "slack postmortem", err, number, by, ja))
 	case <-timer.C:
 		// Slack waits no longer: the modal closes and the write goes on.
 		h.background(ctx, func(ctx context.Context) {
@@ -165,24 +164,6 @@ func postmortemValue(state *slack.ViewState, blockID string) string {
 func postmortemDigest(in bot.PostmortemInput) string {
 	sum := sha256.Sum256([]byte(in.Cause + "\x00" + in.Fix + "\x00" + in.FollowUps))
 	return hex.EncodeToString(sum[:8])
-}
-
-// postmortemRefusal says why WritePostmortem refused, as the modal shows it.
-func (h *Inbound) postmortemRefusal(ctx context.Context, err error, number int64, by bot.Actor, ja bool) string {
-	var invalid *bot.InvalidError
-	switch {
-	case errors.As(err, &invalid):
-		return invalid.Reason
-	case errors.Is(err, bot.ErrNotFound):
-		return inboundPick(ja, fmt.Sprintf("INC-%d does not exist", number), fmt.Sprintf("INC-%d は存在しません", number))
-	case errors.Is(err, bot.ErrConflict):
-		// "INC-7 is not resolved yet; write its postmortem once it is: conflict"
-		if reason, ok := strings.CutSuffix(err.Error(), ": "+bot.ErrConflict.Error()); ok {
-			return reason
-		}
-	}
-	h.log.ErrorContext(ctx, "slack postmortem not saved", "platform", "slack", "user", by.ID, "incident", number, "err", err)
-	return inboundPick(ja, "something went wrong; try again", "問題が発生しました。もう一度お試しください")
 }
 
 // postmortemErrors keeps the modal open with reason under its first input.
