@@ -5,16 +5,20 @@ package slack
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/slackutilsx"
 
 	"github.com/hotline-dev/hotline/bot"
@@ -91,6 +95,48 @@ func (h *Inbound) failed(ctx context.Context, what string, err error, number int
 	return inboundPick(ja, "something went wrong; try again", "問題が発生しました。もう一度お試しください")
 }
 
+// handleMention runs "@Hotline ack" written in an incident's thread: the
+// command language with the thread's incident implied, which a slash
+// command cannot do (Slack does not say which thread it was typed in).
+func (h *Inbound) handleMention(ctx context.Context, eventID string, m *slackevents.AppMentionEvent, deadline time.Time, retry string) inboundAnswer {
+	if eventID == "" || m.User == "" || m.Channel == "" {
+		return inboundRefused(http.StatusBadRequest, "malformed event: app_mention needs event_id, user and channel")
+	}
+	if m.User == h.botUserID || m.BotID != "" {
+		return inboundTaken()
+	}
+	if first, answer := h.firstDelivery(ctx, deadline, "slack:event:"+eventID, retry); !first {
+		return answer
+	}
+	by := h.actor(m.User)
+	text := strings.TrimSpace(mentionPrefix.ReplaceAllString(m.Text, ""))
+	h.background(ctx, func(ctx context.Context) {
+		in := h.invocation(text, by, m.Channel, m.User)
+		if m.ThreadTimeStamp != "" {
+			th, err := h.threads.ThreadByMessage(ctx, "slack", m.Channel, m.ThreadTimeStamp)
+			switch {
+			case err == nil:
+				inc, err := h.threads.Incident(ctx, th.IncidentID)
+				if err != nil {
+					h.log.ErrorContext(ctx, "slack mention not handled: incident lookup failed", "platform", "slack", "user", by.ID, "err", err)
+					return
+				}
+				in.Thread = inc.Number
+			case !errors.Is(err, bot.ErrNotFound):
+				h.log.ErrorContext(ctx, "slack mention not handled: thread lookup failed", "platform", "slack", "user", by.ID, "err", err)
+				return
+			}
+		}
+		reply := commands.Run(ctx, h.incidents, in)
+		h.logReply(ctx, "slack mention", by, reply)
+		h.postEphemeral(ctx, m.Channel, m.User, by, reply.Text, slack.MsgOptionTS(cmp.Or(m.ThreadTimeStamp, m.TimeStamp)))
+	})
+	return inboundTaken()
+}
+
+// mentionPrefix is the "<@U0HOTLINE>" that starts a mention's text.
+var mentionPrefix = regexp.MustCompile(`^\s*<@[A-Z0-9]+(\|[^>]*)?>[\s:,、]*`)
+
 // react runs the command of a reaction on the incident of the message.
 func (h *Inbound) react(ctx context.Context, verb, channel, ts, user string, by bot.Actor) {
 	th, err := h.threads.ThreadByMessage(ctx, "slack", channel, ts)
@@ -115,12 +161,12 @@ func (h *Inbound) react(ctx context.Context, verb, channel, ts, user string, by 
 	}
 }
 
-func (h *Inbound) postEphemeral(ctx context.Context, channel, user string, by bot.Actor, text string) {
+func (h *Inbound) postEphemeral(ctx context.Context, channel, user string, by bot.Actor, text string, opts ...slack.MsgOption) {
 	if h.reply == nil || channel == "" {
 		h.log.InfoContext(ctx, "slack reply not posted: nowhere to post it", "platform", "slack", "user", by.ID, "text", text)
 		return
 	}
-	if _, err := h.reply.PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(text, true)); err != nil {
+	if _, err := h.reply.PostEphemeralContext(ctx, channel, user, append([]slack.MsgOption{slack.MsgOptionText(text, true)}, opts...)...); err != nil {
 		h.log.WarnContext(ctx, "slack ephemeral reply failed", "platform", "slack", "user", by.ID, "err", err)
 	}
 }

@@ -514,13 +514,16 @@ func (h *Inbound) handleEvent(ctx context.Context, body []byte, deadline time.Ti
 	default:
 		return inboundTaken() // app_rate_limited and what comes later
 	}
-	if env.Event.Type != string(slackevents.ReactionAdded) {
+	if env.Event.Type != string(slackevents.ReactionAdded) && env.Event.Type != string(slackevents.AppMention) {
 		// reaction_removed undoes nothing: an ack stays an ack.
 		return inboundTaken()
 	}
 	parsed, err := slackevents.ParseEvent(json.RawMessage(body), slackevents.OptionNoVerifyToken()) // the signature is checked
 	if err != nil {
 		return inboundRefused(http.StatusBadRequest, "malformed event: "+err.Error())
+	}
+	if m, ok := parsed.InnerEvent.Data.(*slackevents.AppMentionEvent); ok {
+		return h.handleMention(ctx, env.EventID, m, deadline, retry)
 	}
 	ev, ok := parsed.InnerEvent.Data.(*slackevents.ReactionAddedEvent)
 	if !ok || env.EventID == "" || ev.User == "" {

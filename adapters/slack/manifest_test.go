@@ -62,12 +62,12 @@ func TestManifestMatchesTheRoutes(t *testing.T) {
 	if !m.Settings.Interactivity.Enabled {
 		t.Errorf("interactivity is off: the buttons would do nothing")
 	}
-	for _, want := range []string{"reaction_added"} {
+	for _, want := range []string{"reaction_added", "app_mention"} {
 		if !slices.Contains(m.Settings.Events.BotEvents, want) {
 			t.Errorf("bot events %v lack %s", m.Settings.Events.BotEvents, want)
 		}
 	}
-	for _, want := range []string{"chat:write", "commands", "reactions:read"} {
+	for _, want := range []string{"chat:write", "commands", "reactions:read", "app_mentions:read"} {
 		if !slices.Contains(m.OAuth.Scopes.Bot, want) {
 			t.Errorf("bot scopes %v lack %s", m.OAuth.Scopes.Bot, want)
 		}

@@ -273,6 +273,17 @@ func TestSlackEndToEnd(t *testing.T) {
 		}
 		return false
 	})
+
+	// "@Hotline ack" in that thread: the thread's incident is implied.
+	mention, _ := json.Marshal(map[string]any{
+		"type": "event_callback", "team_id": "T0TEAM", "event_id": "EvMention1", "event_time": time.Now().Unix(),
+		"event": map[string]any{"type": "app_mention", "user": "U01TANAKA", "text": "<@" + slacktest.BotUserID + "> ack",
+			"channel": "C0ALERTS", "ts": "1700000099.000100", "thread_ts": next, "event_ts": "1700000099.000100"},
+	})
+	if code, _ := r.post("/v1/slack/events", "application/json", string(mention), slackSecret); code != 200 {
+		t.Errorf("mention: %d", code)
+	}
+	waitFor(t, "the mention's ack of the thread's incident", func() bool { return r.status("INC-4").Status == "acknowledged" })
 }
 
 // An alert storm of one outage is one root message and a few digests.
