@@ -61,3 +61,20 @@ func (e *RetryableError) Unwrap() error { return e.Err }
 func Retryable(err error, after time.Duration) error {
 	return &RetryableError{Err: err, RetryAfter: after}
 }
+
+// SnoozeError asks the runner to run the job again at Until without counting
+// it as a failure: the job waits its turn (a call's slot in the pace).
+type SnoozeError struct{ Until time.Time }
+
+func (e *SnoozeError) Error() string { return "waiting until " + e.Until.Format(time.RFC3339Nano) }
+
+// Snooze returns a *SnoozeError.
+func Snooze(until time.Time) error { return &SnoozeError{Until: until} }
+
+func isSnooze(err error) (time.Time, bool) {
+	var s *SnoozeError
+	if errors.As(err, &s) {
+		return s.Until, true
+	}
+	return time.Time{}, false
+}

@@ -144,3 +144,24 @@ type Escalator interface {
 	// window is skipped and the phone rings at once.
 	ChatFailed(ctx context.Context, inc Incident, cause error) error
 }
+
+// AddOverride puts a contact on call for a schedule for a while, in place of
+// the rotation.
+func (b *Bot) AddOverride(ctx context.Context, o Override) (Override, error) {
+	var p Problems
+	if o.Schedule == "" {
+		p.Add("schedule", "name the schedule")
+	}
+	if o.Contact == "" {
+		p.Add("contact", "name who takes over")
+	}
+	if !o.End.After(o.Start) {
+		p.Add("end", "must be after the start")
+	}
+	if err := p.Err(); err != nil {
+		return o, err
+	}
+	o.CreatedAt = b.clock.Now()
+	err := b.store.Update(ctx, func(tx Tx) error { return tx.AddOverride(&o) })
+	return o, err
+}
