@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hotline-dev/hotline/adapters/chattext"
 	"github.com/hotline-dev/hotline/bot"
 	"github.com/slack-go/slack"
 )
@@ -88,7 +89,7 @@ func NewChat(cfg ChatConfig) (*Chat, error) {
 	if locale == "" {
 		locale = "en"
 	}
-	if _, ok := rootLocales[locale]; !ok {
+	if !chattext.Supported(locale) {
 		problems.Add("locale", fmt.Sprintf("%q: must be ja or en", cfg.Locale))
 	}
 	if err := problems.Err(); err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline-dev/hotline/adapters/chattext"
 	"github.com/hotline-dev/hotline/adapters/slack/slacktest"
 	"github.com/hotline-dev/hotline/bot"
 	"github.com/slack-go/slack"
@@ -244,8 +245,8 @@ func TestPostUpdateStormIsOneBoundedReply(t *testing.T) {
 		t.Fatalf("%d replies for a storm, want one", len(replies))
 	}
 	lines := strings.Split(replies[0].Text, "\n")
-	if len(lines) > digestLineLimit+2 {
-		t.Errorf("reply has %d lines, want at most %d", len(lines), digestLineLimit+2)
+	if len(lines) > chattext.DigestLineLimit+2 {
+		t.Errorf("reply has %d lines, want at most %d", len(lines), chattext.DigestLineLimit+2)
 	}
 	text := replies[0].Text
 	for _, want := range []string{"*acknowledged* — _by tanaka via slack_", "… and 481 more", "+500 alerts since the last update", "db00 disk usage 90%"} {

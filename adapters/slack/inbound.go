@@ -18,6 +18,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
+	"github.com/hotline-dev/hotline/adapters/chattext"
 	"github.com/hotline-dev/hotline/bot"
 	"github.com/hotline-dev/hotline/commands"
 )
@@ -546,18 +547,9 @@ func (h *Inbound) handleEvent(ctx context.Context, body []byte, deadline time.Ti
 	return inboundTaken()
 }
 
-// inboundJapanese reports whether locale is Japanese (ja, ja-JP, ja_JP).
-func inboundJapanese(locale string) bool {
-	l := strings.ToLower(locale)
-	return l == "ja" || strings.HasPrefix(l, "ja-") || strings.HasPrefix(l, "ja_")
-}
+func inboundJapanese(locale string) bool { return chattext.Japanese(locale) }
 
-func inboundPick(ja bool, en, jp string) string {
-	if ja {
-		return jp
-	}
-	return en
-}
+func inboundPick(ja bool, en, jp string) string { return chattext.Pick(ja, en, jp) }
 
 func groupsFrom(l GroupLister) *userGroups {
 	if l == nil {
