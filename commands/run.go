@@ -178,6 +178,13 @@ func done(cmd Command, number int64, inc bot.Incident, who string, ja bool) stri
 	return ref
 }
 
+// Explain is the reply to an action on INC-number that an adapter ran
+// outside Run (a form's submission): the bot's refusal as the responder
+// should read it, or a logged generic answer.
+func Explain(ctx context.Context, err error, verb string, number int64, by bot.Actor, locale string) Reply {
+	return failure(ctx, err, verb, number, by, isJapanese(locale))
+}
+
 // failure turns the bot's refusals into what the responder should read and
 // hides anything else behind a generic answer.
 func failure(ctx context.Context, err error, verb string, number int64, by bot.Actor, ja bool) Reply {
