@@ -16,6 +16,7 @@ type Store interface {
 	Deduper
 	JobQueue
 	Knowledge
+	Leases
 	Ping(ctx context.Context) error
 }
 
