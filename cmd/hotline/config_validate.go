@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/ed25519"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"net"
@@ -249,6 +251,9 @@ func (v *configValidator) chat() {
 		v.snowflake("chat.discord.application_id", d.ApplicationID)
 		v.snowflake("chat.discord.guild_id", d.GuildID)
 		v.httpURL("chat.discord.api_url", d.APIURL)
+		if k, err := hex.DecodeString(d.PublicKey); d.PublicKey != "" && (err != nil || len(k) != ed25519.PublicKeySize) {
+			v.add("chat.discord.public_key", "must be the application's public key (64 hex digits, from the Developer Portal)")
+		}
 	}
 }
 

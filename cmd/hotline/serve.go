@@ -17,6 +17,7 @@ import (
 
 	"github.com/hotline-dev/hotline/adapters/api"
 	"github.com/hotline-dev/hotline/adapters/console"
+	"github.com/hotline-dev/hotline/adapters/discord"
 	"github.com/hotline-dev/hotline/adapters/slack"
 	"github.com/hotline-dev/hotline/adapters/twilio"
 	"github.com/hotline-dev/hotline/adapters/webhook"
@@ -89,6 +90,13 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		b.Close()
 		return err
 	}
+	// The leader lease is how long a dead replica keeps the Discord gateway
+	// before another takes it over.
+	leaderTTL, err := envDuration("HOTLINE_LEADER_LEASE")
+	if err != nil {
+		b.Close()
+		return err
+	}
 	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	jobsDone := make(chan struct{})
 	go func() {
@@ -115,6 +123,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	socketCtx, stopSocket := context.WithCancel(ctx)
 	defer stopSocket()
 	socketFailed := a.runSocketMode(socketCtx, cfg, log)
+	gatewayDone := a.runDiscordGateway(socketCtx, leaderTTL, log)
 
 	var runErr error
 	select {
@@ -128,6 +137,12 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	stopSocket()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
+	// The gateway closes and its lease is released, so another replica
+	// takes it over at once.
+	select {
+	case <-gatewayDone:
+	case <-shutdownCtx.Done():
+	}
 	// Order: stop taking requests (answering those under way, whose alerts
 	// commit before their answer), stop claiming jobs and wait for the running
 	// ones, whose changes commit through the bot, then close the bot.
@@ -137,6 +152,11 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if a.slackInbound != nil {
 		if err := a.slackInbound.Wait(shutdownCtx); err != nil {
 			log.Warn("slack commands still running at shutdown", "err", err)
+		}
+	}
+	if a.discordInbound != nil {
+		if err := a.discordInbound.Wait(shutdownCtx); err != nil {
+			log.Warn("discord commands still running at shutdown", "err", err)
 		}
 	}
 	stopJobs()
@@ -161,6 +181,9 @@ type app struct {
 	// waits for it.
 	slackInbound *slack.Inbound
 	slackChat    *slack.Chat
+	// discordInbound answers Discord's interactions; its gateway runs on
+	// the replica holding the discord.gateway lease.
+	discordInbound *discord.Inbound
 }
 
 // runSocketMode keeps Slack's Socket Mode connection while ctx lives, when
@@ -179,6 +202,27 @@ func (a *app) runSocketMode(ctx context.Context, cfg *Config, log *slog.Logger) 
 	return failed
 }
 
+// discordGatewayLease names the lease whose holder keeps Discord's gateway.
+const discordGatewayLease = "discord.gateway"
+
+// runDiscordGateway keeps Discord's gateway session on whichever replica
+// holds its lease, while ctx lives; the channel closes when it has stopped
+// and the lease is released.
+func (a *app) runDiscordGateway(ctx context.Context, ttl time.Duration, log *slog.Logger) <-chan struct{} {
+	done := make(chan struct{})
+	if a.discordInbound == nil {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		bot.RunLeader(ctx, a.store, bot.LeaderConfig{Name: discordGatewayLease, Holder: workerName(), TTL: ttl, Logger: log,
+			OnChange: func(leader bool) { log.Info("discord gateway lease", "platform", "discord", "held", leader) }},
+			a.discordInbound.RunGateway)
+	}()
+	return done
+}
+
 // newApp opens the store and wires the bot, the escalation engine and the
 // HTTP endpoints. The caller closes the store; on error nothing is left open.
 func newApp(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer) (*app, error) {
@@ -195,7 +239,7 @@ func newApp(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer
 }
 
 func wireApp(cfg *Config, st store, log *slog.Logger, stdout io.Writer) (*app, error) {
-	services, chats, terminal, slackChat, err := chatWiring(cfg, stdout, log)
+	platforms, err := chatWiring(cfg, stdout, log)
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +266,7 @@ func wireApp(cfg *Config, st store, log *slog.Logger, stdout io.Writer) (*app, e
 	if isPostgres(cfg.Database.URL) {
 		committers = 2
 	}
-	b := bot.New(bot.Config{Store: st, Logger: log, Services: services, Chats: chats, Hooks: hooks, Committers: committers,
+	b := bot.New(bot.Config{Store: st, Logger: log, Services: platforms.services, Chats: platforms.chats, Hooks: hooks, Committers: committers,
 		BatchLinger: batchLinger, Escalator: eng, Mailer: mailer})
 	eng.Register(b)
 
@@ -243,9 +287,20 @@ func wireApp(cfg *Config, st store, log *slog.Logger, stdout io.Writer) (*app, e
 	if cfg.Phone.Twilio != nil {
 		mux.Handle("/v1/twilio/", twilio.NewHandler(twilioConfig(cfg, log), eng))
 	}
-	a := &app{store: st, bot: b, engine: eng, mux: mux, terminal: terminal}
-	if sc := cfg.Chat.Slack; slackChat != nil && (sc.SigningSecret != "" || sc.AppToken != "") {
-		in, err := slackInbound(context.Background(), cfg, slackChat, b, eng, st, log)
+	a := &app{store: st, bot: b, engine: eng, mux: mux, terminal: platforms.terminal}
+	if platforms.discord != nil {
+		in, err := discordInbound(cfg, platforms.discord, b, eng, st, log)
+		if err != nil {
+			b.Close()
+			return nil, fmt.Errorf("chat.discord: %w", err)
+		}
+		if cfg.Chat.Discord.PublicKey != "" {
+			in.Register(mux)
+		}
+		a.discordInbound = in
+	}
+	if sc := cfg.Chat.Slack; platforms.slack != nil && (sc.SigningSecret != "" || sc.AppToken != "") {
+		in, err := slackInbound(context.Background(), cfg, platforms.slack, b, eng, st, log)
 		if err != nil {
 			b.Close()
 			return nil, fmt.Errorf("chat.slack: %w", err)
@@ -253,7 +308,7 @@ func wireApp(cfg *Config, st store, log *slog.Logger, stdout io.Writer) (*app, e
 		if sc.SigningSecret != "" {
 			in.Register(mux)
 		}
-		a.slackInbound, a.slackChat = in, slackChat
+		a.slackInbound, a.slackChat = in, platforms.slack
 	}
 	return a, nil
 }
@@ -280,14 +335,12 @@ func (a apiActions) CallNow(ctx context.Context, n int64, by bot.Actor) (bot.Inc
 // chatWiring turns configured services into bot services and builds the
 // chat platforms. With no chat platform configured, incidents go to the
 // console, which it also returns.
-func chatWiring(cfg *Config, stdout io.Writer, log *slog.Logger) ([]bot.Service, []bot.Chat, *console.Chat, *slack.Chat, error) {
-	var chats []bot.Chat
-	var terminal *console.Chat
-	var slackChat *slack.Chat
+func chatWiring(cfg *Config, stdout io.Writer, log *slog.Logger) (chatPlatforms, error) {
+	var w chatPlatforms
 	useConsole := cfg.Chat.Slack == nil && cfg.Chat.Discord == nil
 	if useConsole {
-		terminal = console.NewChat(stdout)
-		chats = append(chats, terminal)
+		w.terminal = console.NewChat(stdout)
+		w.chats = append(w.chats, w.terminal)
 	}
 	names := map[string]string{}
 	for _, s := range cfg.Services {
@@ -296,12 +349,19 @@ func chatWiring(cfg *Config, stdout io.Writer, log *slog.Logger) ([]bot.Service,
 	if sc := cfg.Chat.Slack; sc != nil {
 		c, err := slack.NewChat(slack.ChatConfig{BotToken: sc.BotToken, APIURL: sc.APIURL, Locale: cfg.Locale, ServiceNames: names, Logger: log})
 		if err != nil {
-			return nil, nil, nil, nil, fmt.Errorf("chat.slack: %w", err)
+			return w, fmt.Errorf("chat.slack: %w", err)
 		}
-		slackChat = c
-		chats = append(chats, c)
+		w.slack = c
+		w.chats = append(w.chats, c)
 	}
-	var services []bot.Service
+	if dc := cfg.Chat.Discord; dc != nil {
+		c, err := discord.NewChat(discord.ChatConfig{BotToken: dc.BotToken, APIURL: dc.APIURL, Locale: cfg.Locale, ServiceNames: names, Logger: log})
+		if err != nil {
+			return w, fmt.Errorf("chat.discord: %w", err)
+		}
+		w.discord = c
+		w.chats = append(w.chats, c)
+	}
 	for _, s := range cfg.Services {
 		channels := map[string]string{}
 		if s.Channels.Slack != "" {
@@ -320,9 +380,19 @@ func chatWiring(cfg *Config, stdout io.Writer, log *slog.Logger) ([]bot.Service,
 		if s.KnowledgeBase.Discord != "" {
 			kb["discord"] = s.KnowledgeBase.Discord
 		}
-		services = append(services, bot.Service{ID: s.ID, Name: s.Name, Severity: s.Severity, Channels: channels, KnowledgeBase: kb})
+		w.services = append(w.services, bot.Service{ID: s.ID, Name: s.Name, Severity: s.Severity, Channels: channels, KnowledgeBase: kb})
 	}
-	return services, chats, terminal, slackChat, nil
+	return w, nil
+}
+
+// chatPlatforms are the chats incidents go to, and the services' channels
+// on them.
+type chatPlatforms struct {
+	services []bot.Service
+	chats    []bot.Chat
+	terminal *console.Chat // when no chat platform is configured
+	slack    *slack.Chat
+	discord  *discord.Chat
 }
 
 // slackInbound serves Slack's slash commands, buttons and reactions over
@@ -359,11 +429,34 @@ func slackInbound(ctx context.Context, cfg *Config, c *slack.Chat, b *bot.Bot, e
 		Authorizer: authz, Reactions: cfg.Chat.Reactions, Logger: log})
 }
 
+// discordInbound serves Discord's interactions and reactions.
+func discordInbound(cfg *Config, c *discord.Chat, b *bot.Bot, eng *escalation.Engine, st store, log *slog.Logger) (*discord.Inbound, error) {
+	users := map[string]string{}
+	for _, ct := range cfg.Contacts {
+		if ct.Discord != "" {
+			users[ct.Discord] = ct.ID
+		}
+	}
+	channels := map[string]string{}
+	for _, s := range cfg.Services {
+		if s.Channels.Discord != "" {
+			channels[s.Channels.Discord] = s.ID
+		}
+	}
+	authz, err := commands.NewAuthorizer(cfg.AuthorizationRules())
+	if err != nil {
+		return nil, fmt.Errorf("authorization: %w", err)
+	}
+	dc := cfg.Chat.Discord
+	return discord.NewInbound(discord.InboundConfig{Session: c.Session(), PublicKey: dc.PublicKey, ApplicationID: dc.ApplicationID,
+		GuildID: dc.GuildID, Incidents: b, Threads: st, Dedup: st, Users: users, Reactions: cfg.Chat.Reactions, Locale: cfg.Locale,
+		Services: channels, Phone: newCommandPhone(cfg, eng), Authorizer: authz, Logger: log})
+}
+
 // warnNotWired says which configured sections this version validates but
 // does not use yet, so nobody mistakes silence for a working phone.
 func warnNotWired(cfg *Config, log *slog.Logger) {
 	for name, set := range map[string]bool{
-		"chat.discord": cfg.Chat.Discord != nil,
 		"mail.smtp":    cfg.Mail.SMTP != nil,
 		"mail.imap":    cfg.Mail.IMAP != nil,
 	} {
