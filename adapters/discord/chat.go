@@ -298,6 +298,9 @@ func classify(ctx context.Context, what string, err error) error {
 			return bot.Retryable(wrapped, 0)
 		}
 		return &refusal{what: what, status: status, rest: rest}
+	case strings.HasPrefix(err.Error(), "Exceeded Max retries HTTP 5"):
+		// discordgo retried a 502 itself and gives up with a plain error.
+		return bot.Retryable(wrapped, 0)
 	case errors.As(err, &noAnswer):
 		// No answer at all: refused connection, reset, timeout.
 		return bot.Retryable(wrapped, 0)

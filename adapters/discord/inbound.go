@@ -126,8 +126,7 @@ type Inbound struct {
 	readyApp  string
 }
 
-// NewInbound checks cfg and names every problem at once. It adds its
-// handlers to the session; RunGateway opens it.
+// NewInbound checks cfg and names every problem at once.
 func NewInbound(cfg InboundConfig) (*Inbound, error) {
 	var problems bot.Problems
 	if cfg.Session == nil {
@@ -178,9 +177,6 @@ func NewInbound(cfg InboundConfig) (*Inbound, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
-	h.session.AddHandler(h.onReady)
-	h.session.AddHandler(h.onInteraction)
-	h.session.AddHandler(h.onReaction)
 	return h, nil
 }
 
@@ -284,7 +280,7 @@ func (h *Inbound) onReady(_ *discordgo.Session, r *discordgo.Ready) {
 }
 
 // onInteraction answers an interaction that came over the gateway.
-func (h *Inbound) onInteraction(s *discordgo.Session, ic *discordgo.InteractionCreate) {
+func (h *Inbound) onInteraction(_ *discordgo.Session, ic *discordgo.InteractionCreate) {
 	if ic.Interaction == nil || ic.Type == discordgo.InteractionPing {
 		return
 	}
@@ -297,7 +293,7 @@ func (h *Inbound) onInteraction(s *discordgo.Session, ic *discordgo.InteractionC
 	if resp == nil {
 		return // handled before, maybe by another replica
 	}
-	if err := s.InteractionRespond(ic.Interaction, resp, discordgo.WithContext(ctx)); err != nil {
+	if err := h.session.InteractionRespond(ic.Interaction, resp, discordgo.WithContext(ctx)); err != nil {
 		h.log.WarnContext(ctx, "discord interaction response failed", "id", ic.ID, "err", err)
 	}
 }
@@ -502,7 +498,7 @@ func (h *Inbound) threadIncident(ctx context.Context, channel string) (number in
 }
 
 // onReaction runs the command of a reaction on an incident's message.
-func (h *Inbound) onReaction(s *discordgo.Session, r *discordgo.MessageReactionAdd) {
+func (h *Inbound) onReaction(_ *discordgo.Session, r *discordgo.MessageReactionAdd) {
 	if r.MessageReaction == nil || r.UserID == "" || r.ChannelID == "" || r.MessageID == "" {
 		return
 	}
@@ -549,7 +545,7 @@ func (h *Inbound) onReaction(s *discordgo.Session, r *discordgo.MessageReactionA
 		// Refused ("already acknowledged"): Discord has no private replies
 		// outside interactions, so it goes to the thread, to that user.
 		text := "<@" + r.UserID + "> " + reply.Text
-		if _, err := s.ChannelMessageSendComplex(th.MessageID, &discordgo.MessageSend{Content: chattext.CutRunes(text, contentLimit),
+		if _, err := h.session.ChannelMessageSendComplex(th.MessageID, &discordgo.MessageSend{Content: chattext.CutRunes(text, contentLimit),
 			AllowedMentions: &discordgo.MessageAllowedMentions{Users: []string{r.UserID}}}, discordgo.WithContext(ctx)); err != nil {
 			h.log.WarnContext(ctx, "discord reaction reply failed", "user", r.UserID, "err", err)
 		}
