@@ -249,6 +249,8 @@ func TestConfigProblems(t *testing.T) {
 			`chat.discord.api_url: "/api" is not an http:// or https:// URL`},
 		{"discord guild", "chat: {discord: {bot_token: x, guild_id: '#ops'}}", nil,
 			`chat.discord.guild_id: "#ops" is not a Discord id (digits only)`},
+		{"discord public key", "chat: {discord: {bot_token: x, public_key: 'not-hex'}}", nil,
+			"chat.discord.public_key: must be the application's public key (64 hex digits, from the Developer Portal)"},
 		{"twilio from", "phone: {twilio: {account_sid: a, auth_token: b, from: '050-1234-5678'}}\nhttp: {public_url: 'https://h.example.com'}", nil,
 			`phone.twilio.from: "050-1234-5678" is not E.164 (+815012345678)`},
 		{"twilio needs public url", "phone: {twilio: {account_sid: a, auth_token: b, from: '+815012345678'}}", nil,
