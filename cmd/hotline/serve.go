@@ -457,8 +457,8 @@ func discordInbound(cfg *Config, c *discord.Chat, b *bot.Bot, eng *escalation.En
 // does not use yet, so nobody mistakes silence for a working phone.
 func warnNotWired(cfg *Config, log *slog.Logger) {
 	for name, set := range map[string]bool{
-		"mail.smtp":    cfg.Mail.SMTP != nil,
-		"mail.imap":    cfg.Mail.IMAP != nil,
+		"mail.smtp": cfg.Mail.SMTP != nil,
+		"mail.imap": cfg.Mail.IMAP != nil,
 	} {
 		if set {
 			log.Warn("configured but not wired in this version: it is validated and not used yet", "section", name)
