@@ -290,6 +290,14 @@ func TestDiscordEndToEnd(t *testing.T) {
 		t.Errorf("resolve over HTTP: %+v %v", resp, err)
 	}
 
+	// A new incident like INC-1 names it, and its fix, in its thread.
+	postAlert(t, p, "db02-disk")
+	root4 := r.root(4)
+	waitFor(t, "the similar-incident hint in the new thread", func() bool {
+		return r.threadSays(root4, "INC-1") && r.threadSays(root4, "removed old logs")
+	})
+	r.interact(discordtest.Command(root4.ID, discordTanaka, nil, "ack", nil))
+
 	// Every incident was acknowledged in chat: the phone never rang.
 	time.Sleep(3500 * time.Millisecond)
 	if n := len(r.phone.Calls()); n != 0 {
