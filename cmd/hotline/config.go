@@ -94,8 +94,15 @@ type MailConfig struct {
 }
 
 type SMTPConfig struct {
-	Listen string `yaml:"listen"`
-	Domain string `yaml:"domain"`
+	Listen   string `yaml:"listen"`
+	Domain   string `yaml:"domain"`
+	MaxBytes int64  `yaml:"max_bytes"` // bigger mail gets 552; default 10 MiB
+	// TLSCert and TLSKey (PEM files) offer STARTTLS.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// Username and Password require AUTH PLAIN (over TLS or from loopback).
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
 }
 
 type IMAPConfig struct {
@@ -104,6 +111,9 @@ type IMAPConfig struct {
 	Password string `yaml:"password"`
 	Mailbox  string `yaml:"mailbox"` // default INBOX
 	TLS      string `yaml:"tls"`     // starttls | tls | none; default tls
+	// After is what happens to a mail once its alert is committed: "seen"
+	// (default) or "move:<mailbox>".
+	After string `yaml:"after"`
 }
 
 type OutgoingMailConfig struct {
@@ -195,14 +205,21 @@ type RuleConfig struct {
 	Match    MatchConfig  `yaml:"match"`
 	Action   string       `yaml:"action"` // open | resolve | drop
 	Severity bot.Severity `yaml:"severity"`
+	// Key is the dedup key template: "{host}" is the regex's named capture
+	// (?P<host>…); empty: derived from the subject.
+	Key string `yaml:"key"`
 }
 
-// MatchConfig lists keywords; a rule matches when any keyword of every
-// non-empty list occurs in that part of the alert.
+// MatchConfig lists keywords and regexes; a rule matches when every part it
+// names matches: any keyword of a list occurs in that part, or the regex
+// matches it.
 type MatchConfig struct {
-	Subject []string `yaml:"subject"`
-	Body    []string `yaml:"body"`
-	From    []string `yaml:"from"`
+	Subject      []string `yaml:"subject"`
+	Body         []string `yaml:"body"`
+	From         []string `yaml:"from"`
+	SubjectRegex string   `yaml:"subject_regex"`
+	BodyRegex    string   `yaml:"body_regex"`
+	FromRegex    string   `yaml:"from_regex"`
 }
 
 // AuthorizationRule says who may run some commands. A command no rule names

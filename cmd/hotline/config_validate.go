@@ -282,6 +282,18 @@ func (v *configValidator) mail() {
 		if v.required("mail.smtp.listen", s.Listen) {
 			v.hostPort("mail.smtp.listen", s.Listen, true)
 		}
+		if (s.TLSCert == "") != (s.TLSKey == "") {
+			v.add("mail.smtp.tls_key", "tls_cert and tls_key go together (PEM files)")
+		}
+		if (s.Username == "") != (s.Password == "") {
+			v.add("mail.smtp.password", "username and password go together")
+		}
+		if s.MaxBytes < 0 {
+			v.add("mail.smtp.max_bytes", "must be positive (bytes); empty: 10 MiB")
+		}
+		if !slices.ContainsFunc(v.c.Integrations, func(in IntegrationConfig) bool { return in.Kind == "email" }) {
+			v.add("mail.smtp", "no integration of kind email: the listener would refuse every mail")
+		}
 	}
 	if s := m.IMAP; s != nil {
 		if v.required("mail.imap.addr", s.Addr) {
@@ -292,6 +304,12 @@ func (v *configValidator) mail() {
 		v.unsetVar("mail.imap.mailbox", s.Mailbox)
 		if !v.unsetVar("mail.imap.tls", s.TLS) {
 			v.oneOf("mail.imap.tls", s.TLS, configTLSModes...)
+		}
+		if target, move := strings.CutPrefix(s.After, "move:"); s.After != "" && s.After != "seen" && (!move || strings.TrimSpace(target) == "") {
+			v.add("mail.imap.after", "must be seen or move:<mailbox>")
+		}
+		if !slices.ContainsFunc(v.c.Integrations, func(in IntegrationConfig) bool { return in.Kind == "email" }) {
+			v.add("mail.imap", "no integration of kind email: the mailbox's mail would go nowhere")
 		}
 	}
 	if s := m.Outgoing; s != nil {
