@@ -18,6 +18,7 @@ import (
 	"github.com/hotline-dev/hotline/adapters/api"
 	"github.com/hotline-dev/hotline/adapters/console"
 	"github.com/hotline-dev/hotline/adapters/discord"
+	"github.com/hotline-dev/hotline/adapters/mail"
 	"github.com/hotline-dev/hotline/adapters/slack"
 	"github.com/hotline-dev/hotline/adapters/twilio"
 	"github.com/hotline-dev/hotline/adapters/webhook"
@@ -73,6 +74,11 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		b.Close()
 		return fmt.Errorf("http.listen: %w", err)
+	}
+	stopSMTP, err := startSMTP(cfg, a.mailIntake, log)
+	if err != nil {
+		b.Close()
+		return err
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	serveErr := make(chan error, 1)
@@ -149,6 +155,8 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
+	// Mail under way is answered once its alert is committed.
+	stopSMTP(shutdownCtx)
 	if a.slackInbound != nil {
 		if err := a.slackInbound.Wait(shutdownCtx); err != nil {
 			log.Warn("slack commands still running at shutdown", "err", err)
@@ -183,7 +191,9 @@ type app struct {
 	slackChat    *slack.Chat
 	// discordInbound answers Discord's interactions; its gateway runs on
 	// the replica holding the discord.gateway lease.
-	discordInbound *discord.Inbound
+	discordInbound *discord.Inbound	// mailIntake turns alert mail into alerts, for the SMTP listener and
+	// the IMAP poller; nil without email integrations.
+	mailIntake *mail.Intake
 }
 
 // runSocketMode keeps Slack's Socket Mode connection while ctx lives, when
@@ -288,6 +298,10 @@ func wireApp(cfg *Config, st store, log *slog.Logger, stdout io.Writer) (*app, e
 		mux.Handle("/v1/twilio/", twilio.NewHandler(twilioConfig(cfg, log), eng))
 	}
 	a := &app{store: st, bot: b, engine: eng, mux: mux, terminal: platforms.terminal}
+	if a.mailIntake, err = mailIntake(cfg, b, log); err != nil {
+		b.Close()
+		return nil, err
+	}
 	if platforms.discord != nil {
 		in, err := discordInbound(cfg, platforms.discord, b, eng, st, log)
 		if err != nil {
@@ -457,7 +471,6 @@ func discordInbound(cfg *Config, c *discord.Chat, b *bot.Bot, eng *escalation.En
 // does not use yet, so nobody mistakes silence for a working phone.
 func warnNotWired(cfg *Config, log *slog.Logger) {
 	for name, set := range map[string]bool{
-		"mail.smtp": cfg.Mail.SMTP != nil,
 		"mail.imap": cfg.Mail.IMAP != nil,
 	} {
 		if set {
