@@ -254,6 +254,7 @@ func noMentions() *discordgo.MessageAllowedMentions {
 // Discord's JSON error codes Hotline acts on.
 const (
 	codeUnknownChannel = 10003
+	codeUnknownWebhook = 10015
 	codeThreadExists   = 160004
 )
 

@@ -47,6 +47,13 @@ func (h *Inbound) RunGateway(ctx context.Context) error {
 	if err := gw.Open(); err != nil {
 		return fmt.Errorf("discord gateway: %w", err)
 	}
+	// discordgo runs handlers in goroutines of their own, so onReady may not
+	// have run yet; Open has put READY in the state before returning, and
+	// RegisterCommands needs its application id now.
+	gw.State.RLock()
+	ready := gw.State.Ready
+	gw.State.RUnlock()
+	h.onReady(gw, &ready)
 	h.log.InfoContext(ctx, "discord gateway connected")
 	if err := h.RegisterCommands(ctx); err != nil {
 		// The commands registered before still work; buttons and reactions

@@ -367,8 +367,23 @@ func (h *Inbound) followUp(ctx context.Context, i *discordgo.Interaction, resp *
 	if text == "" {
 		return
 	}
-	if _, err := h.session.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &text, AllowedMentions: noMentions()},
-		discordgo.WithContext(ctx)); err != nil {
+	edit := func() error {
+		_, err := h.session.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &text, AllowedMentions: noMentions()},
+			discordgo.WithContext(ctx))
+		return err
+	}
+	err := edit()
+	// A command done just after the deadline may get here before Discord
+	// has the deferred answer (the gateway's callback or the HTTP answer is
+	// still on its way); until then @original is an Unknown Webhook.
+	for wait := 50 * time.Millisecond; discordCode(err) == codeUnknownWebhook && wait <= 2*time.Second && ctx.Err() == nil; wait *= 2 {
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+			err = edit()
+		}
+	}
+	if err != nil {
 		h.log.WarnContext(ctx, "discord late reply failed", "id", i.ID, "err", err)
 	}
 }

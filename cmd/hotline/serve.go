@@ -191,7 +191,7 @@ type app struct {
 	slackChat    *slack.Chat
 	// discordInbound answers Discord's interactions; its gateway runs on
 	// the replica holding the discord.gateway lease.
-	discordInbound *discord.Inbound	// mailIntake turns alert mail into alerts, for the SMTP listener and
+	discordInbound *discord.Inbound // mailIntake turns alert mail into alerts, for the SMTP listener and
 	// the IMAP poller; nil without email integrations.
 	mailIntake *mail.Intake
 }
