@@ -359,6 +359,8 @@ func TestConfigProblems(t *testing.T) {
 			"integrations[0].rules[0].action: is required: open, resolve or drop"},
 		{"rule severity", "integrations: [{id: a, kind: generic, service: web, token: t, rules: [{action: open, severity: high}]}]", nil,
 			"integrations[0].rules[0].severity: must be sev1, sev2, sev3 or sev4"},
+		{"rule key template", `integrations: [{id: m, kind: email, service: web, address: a@b.example, rules: [{match: {subject_regex: 'host (?P<host>\w+)'}, action: open, key: "{svc}"}]}]`, nil,
+			"integrations[0].rules[0].key: {svc} is not a capture of the rule's regexes"},
 		{"integration without service", "integrations: [{id: a, kind: generic, token: t}]", nil,
 			"integrations[0].service: is required"},
 		{"authorization unknown command", "authorization: [{commands: [ack, resolv], allow: [tanaka]}]", nil,

@@ -3,10 +3,11 @@ package main
 import (
 	"crypto/ed25519"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 	"net"
-	"net/mail"
+	netmail "net/mail"
 	"net/url"
 	"regexp"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotline-dev/hotline/adapters/mail"
 	"github.com/hotline-dev/hotline/bot"
 	"github.com/hotline-dev/hotline/commands"
 	"github.com/hotline-dev/hotline/escalation"
@@ -122,7 +124,7 @@ func (v *configValidator) email(path, value string) {
 	if value == "" {
 		return
 	}
-	if a, err := mail.ParseAddress(value); err != nil || a.Address != value {
+	if a, err := netmail.ParseAddress(value); err != nil || a.Address != value {
 		v.add(path, "%q is not an e-mail address", value)
 	}
 }
@@ -196,7 +198,6 @@ var (
 	configTLSModes         = []string{"starttls", "tls", "none"}
 	configRotations        = []string{"daily", "weekly", "custom"}
 	configStepModes        = []string{"sequential", "parallel"}
-	configRuleActions      = []string{"open", "resolve", "drop"}
 	configWebhookKinds     = []string{"generic", "alertmanager", "grafana", "zabbix", "mackerel", "datadog"}
 	configIntegrationKinds = append(slices.Clone(configWebhookKinds), "email")
 )
@@ -507,15 +508,12 @@ func (v *configValidator) integrations() {
 			!slices.ContainsFunc(c.Services, func(s ServiceConfig) bool { return s.ID == in.Service }) {
 			v.add(path+".service", "unknown service %q", in.Service)
 		}
-		for j, r := range in.Rules {
-			rulePath := fmt.Sprintf("%s.rules[%d]", path, j)
-			if r.Action == "" {
-				v.add(rulePath+".action", "is required: open, resolve or drop")
-			} else {
-				v.oneOf(rulePath+".action", r.Action, configRuleActions...)
-			}
-			if r.Severity != "" && !r.Severity.Valid() {
-				v.add(rulePath+".severity", "must be sev1, sev2, sev3 or sev4")
+		// The mail adapter compiles the rules and names every problem.
+		var rerr *mail.RulesError
+		if _, err := mailRules(in); len(in.Rules) > 0 && errors.As(err, &rerr) {
+			for _, p := range rerr.Problems {
+				where, what, _ := strings.Cut(p, ": ")
+				v.add(path+"."+where, "%s", what)
 			}
 		}
 	}
