@@ -62,7 +62,6 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !fromFile {
 		firstRun = addQuickStart(cfg)
 	}
-	warnNotWired(cfg, log)
 	a, err := newApp(ctx, cfg, log, stdout)
 	if err != nil {
 		return err
@@ -130,6 +129,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer stopSocket()
 	socketFailed := a.runSocketMode(socketCtx, cfg, log)
 	gatewayDone := a.runDiscordGateway(socketCtx, leaderTTL, log)
+	imapDone := runIMAP(socketCtx, a.imapPoller, a.store, leaderTTL, log)
 
 	var runErr error
 	select {
@@ -143,11 +143,13 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	stopSocket()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	// The gateway closes and its lease is released, so another replica
-	// takes it over at once.
-	select {
-	case <-gatewayDone:
-	case <-shutdownCtx.Done():
+	// The gateway and the mailbox poller stop and their leases are
+	// released, so another replica takes them over at once.
+	for _, done := range []<-chan struct{}{gatewayDone, imapDone} {
+		select {
+		case <-done:
+		case <-shutdownCtx.Done():
+		}
 	}
 	// Order: stop taking requests (answering those under way, whose alerts
 	// commit before their answer), stop claiming jobs and wait for the running
@@ -194,6 +196,9 @@ type app struct {
 	discordInbound *discord.Inbound // mailIntake turns alert mail into alerts, for the SMTP listener and
 	// the IMAP poller; nil without email integrations.
 	mailIntake *mail.Intake
+	// imapPoller reads the alert mailbox on the holder of the mail.imap
+	// lease; nil without mail.imap.
+	imapPoller *mail.Poller
 }
 
 // runSocketMode keeps Slack's Socket Mode connection while ctx lives, when
@@ -299,6 +304,10 @@ func wireApp(cfg *Config, st store, log *slog.Logger, stdout io.Writer) (*app, e
 	}
 	a := &app{store: st, bot: b, engine: eng, mux: mux, terminal: platforms.terminal}
 	if a.mailIntake, err = mailIntake(cfg, b, log); err != nil {
+		b.Close()
+		return nil, err
+	}
+	if a.imapPoller, err = imapPoller(cfg, a.mailIntake, st, log); err != nil {
 		b.Close()
 		return nil, err
 	}
@@ -465,18 +474,6 @@ func discordInbound(cfg *Config, c *discord.Chat, b *bot.Bot, eng *escalation.En
 	return discord.NewInbound(discord.InboundConfig{Session: c.Session(), PublicKey: dc.PublicKey, ApplicationID: dc.ApplicationID,
 		GuildID: dc.GuildID, Incidents: b, Threads: st, Dedup: st, Users: users, Reactions: cfg.Chat.Reactions, Locale: cfg.Locale,
 		Services: channels, Phone: newCommandPhone(cfg, eng), Authorizer: authz, Logger: log})
-}
-
-// warnNotWired says which configured sections this version validates but
-// does not use yet, so nobody mistakes silence for a working phone.
-func warnNotWired(cfg *Config, log *slog.Logger) {
-	for name, set := range map[string]bool{
-		"mail.imap": cfg.Mail.IMAP != nil,
-	} {
-		if set {
-			log.Warn("configured but not wired in this version: it is validated and not used yet", "section", name)
-		}
-	}
 }
 
 // webhookIntegrations lists the integrations served over HTTP.
