@@ -27,12 +27,13 @@ test: vet
 test-short:
 	.ci/with-postgres go test -count=1 ./...
 
-## fuzz: run each parser's fuzz target (payloads, commands) for FUZZTIME (default 30s)
+## fuzz: run each parser's fuzz target (payloads, commands, mail) for FUZZTIME (default 30s)
 FUZZTIME ?= 30s
 fuzz:
 	for t in FuzzGeneric FuzzAlertmanager FuzzGrafana; do \
 		go test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) ./adapters/webhook/ || exit 1; done
 	go test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./commands/
+	go test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./adapters/mail/
 
 ## bench: the ingest load tool against a real server, on SQLite and PostgreSQL
 bench: build
