@@ -248,8 +248,8 @@ func TestSMTPRefusals(t *testing.T) {
 		t.Errorf("%d incidents from refused mail", n)
 	}
 	// Not a mail at all: 554 with why.
-	if err := r.send(webAlerts, []byte("\x00\x01\x02")); err != nil && smtpCode(err) != 554 {
-		t.Errorf("garbage: %v, want 554 or stored as what could be read", err)
+	if err := r.send(webAlerts, []byte("\x00\x01\x02")); smtpCode(err) != 554 || !strings.Contains(err.Error(), "not a mail") {
+		t.Errorf("garbage: %v, want 554 saying it is not a mail", err)
 	}
 	before := r.count()
 
