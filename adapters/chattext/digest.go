@@ -97,10 +97,11 @@ func DigestLine(e bot.Event, t Texts, m Markup) string {
 	text := strings.TrimPrefix(SingleLine(e.Text), string(e.Kind)+": ")
 	if text != "" && text != string(e.Kind) {
 		text = CutRunes(strings.ReplaceAll(text, hereMark, ""), DigestTextLimit)
-		if e.Kind != bot.EventAlert {
+		if e.Kind == bot.EventEscalation {
 			// Hotline's own "@here" (an escalation that ran out) must ping
-			// the channel. Alert texts come from outside and never do. The
-			// mark survives escaping, which may neutralise a written "@here".
+			// the channel. Alerts and notes come from outside and never do.
+			// The mark survives escaping, which may neutralise a written
+			// "@here".
 			text = strings.ReplaceAll(m.Escape(MentionHere(text, hereMark)), hereMark, m.Here)
 		} else {
 			text = m.Escape(text)

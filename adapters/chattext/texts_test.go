@@ -48,6 +48,10 @@ func TestDigestLineMentionsOnlyHotlinesOwnHere(t *testing.T) {
 	if strings.Contains(alert, "@here") || strings.Contains(alert, "@everyone") {
 		t.Errorf("alert line %q pings", alert)
 	}
+	pinging := DigestLine(bot.Event{Kind: bot.EventNote, Text: "@here please look", Actor: "suzuki", Source: "discord"}, For("en"), neutral)
+	if strings.Contains(pinging, "@here") {
+		t.Errorf("a responder's note pings: %q", pinging)
+	}
 	note := DigestLine(bot.Event{Kind: bot.EventNote, Text: "ask ops@here.example", Actor: "tanaka", Source: "discord"}, For("ja"), neutral)
 	if want := "**メモ** ask ops@\u200bhere.example — *tanaka（discord 経由）*"; note != want {
 		t.Errorf("note line = %q, want %q", note, want)
