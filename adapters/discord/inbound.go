@@ -239,6 +239,11 @@ func (h *Inbound) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, why, http.StatusBadRequest)
 		return
 	}
+	if resp == nil {
+		// Handled before (a replay, maybe to another replica): an answer
+		// Discord accepts, and nothing runs again.
+		resp = message(chattext.Pick(chattext.Japanese(h.locale), "This was handled already.", "この操作は処理済みです。"), true)
+	}
 	writeJSON(w, resp)
 }
 
@@ -315,37 +320,44 @@ func (h *Inbound) answer(ctx context.Context, i *discordgo.Interaction, deadline
 	default:
 		return nil, fmt.Sprintf("interaction type %d is not one Hotline handles", i.Type)
 	}
-	rctx, cancel := context.WithDeadline(ctx, deadline)
-	first, err := h.dedup.Remember(rctx, "discord:interaction:"+i.ID)
-	cancel()
-	if err != nil {
-		h.log.ErrorContext(ctx, "discord interaction not handled: cannot record it", "id", i.ID, "err", err)
-		return message(chattext.Pick(chattext.Japanese(h.locale), "Hotline cannot reach its database; try again.",
-			"Hotline がデータベースに接続できません。もう一度お試しください。"), true), ""
-	}
-	if !first {
-		h.log.DebugContext(ctx, "discord interaction seen before; ignored", "id", i.ID)
-		return nil, ""
-	}
 	by := h.actor(user)
 	in := h.invocation(by, memberRoles(i))
-	answers := make(chan *discordgo.InteractionResponse, 1)
+	// Recording the delivery is part of the work that has until deadline:
+	// a slow database defers the answer rather than refusing it.
+	type answer struct {
+		resp *discordgo.InteractionResponse
+		seen bool // handled before: no answer at all
+	}
+	answers := make(chan answer, 1)
 	h.background(ctx, func(ctx context.Context) {
-		answers <- h.handle(ctx, i, in)
+		first, err := h.dedup.Remember(ctx, "discord:interaction:"+i.ID)
+		switch {
+		case err != nil:
+			h.log.ErrorContext(ctx, "discord interaction not handled: cannot record it", "id", i.ID, "err", err)
+			answers <- answer{resp: message(chattext.Pick(chattext.Japanese(h.locale), "Hotline cannot reach its database; try again.",
+				"Hotline がデータベースに接続できません。もう一度お試しください。"), true)}
+		case !first:
+			h.log.DebugContext(ctx, "discord interaction seen before; ignored", "id", i.ID)
+			answers <- answer{seen: true}
+		default:
+			answers <- answer{resp: h.handle(ctx, i, in)}
+		}
 	})
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	select {
-	case resp := <-answers:
-		return resp, ""
+	case a := <-answers:
+		return a.resp, ""
 	case <-timer.C:
 	}
 	// Discord waits 3 s for the first answer: say "thinking" now and edit
 	// it once the command is done.
 	h.background(ctx, func(ctx context.Context) {
 		select {
-		case resp := <-answers:
-			h.followUp(ctx, i, resp)
+		case a := <-answers:
+			if !a.seen {
+				h.followUp(ctx, i, a.resp)
+			}
 		case <-ctx.Done():
 		}
 	})
