@@ -425,6 +425,11 @@ func TestDiscordGatewayFailover(t *testing.T) {
 		t.Errorf("lease held by %q, want the surviving replica", got)
 	}
 
+	// /metrics says who leads: the survivor now, nobody else.
+	waitFor(t, "hotline_leader in the survivor's /metrics", func() bool {
+		return strings.Contains(metricsOf(t, other), `hotline_leader{lease="discord.gateway"} 1`)
+	})
+
 	// The survivor handles interactions, each once.
 	for i := range 5 {
 		resp := r.interact(discordtest.Command(discordAlerts, discordTanaka, nil, "note", map[string]any{"incident": "INC-1", "text": fmt.Sprint("after takeover ", i)}))
@@ -456,4 +461,15 @@ func leaseHolder(t *testing.T, dbURL, name string) string {
 		t.Fatalf("lease %s: %v", name, err)
 	}
 	return holder
+}
+
+func metricsOf(t *testing.T, p *proc) string {
+	t.Helper()
+	resp, err := http.Get(p.url("/metrics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }

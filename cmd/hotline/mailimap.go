@@ -23,7 +23,7 @@ func imapPoller(cfg *Config, intake *mail.Intake, st store, log *slog.Logger) (*
 // runIMAP polls the alert mailbox on whichever replica holds its lease,
 // while ctx lives; the channel closes when it has stopped and the lease is
 // released.
-func runIMAP(ctx context.Context, p *mail.Poller, st store, ttl time.Duration, log *slog.Logger) <-chan struct{} {
+func runIMAP(ctx context.Context, p *mail.Poller, st store, ttl time.Duration, log *slog.Logger, metric func(string, bool)) <-chan struct{} {
 	done := make(chan struct{})
 	if p == nil {
 		close(done)
@@ -32,7 +32,10 @@ func runIMAP(ctx context.Context, p *mail.Poller, st store, ttl time.Duration, l
 	go func() {
 		defer close(done)
 		bot.RunLeader(ctx, st, bot.LeaderConfig{Name: imapLease, Holder: workerName(), TTL: ttl, Logger: log,
-			OnChange: func(leader bool) { log.Info("imap poller lease", "held", leader) }}, p.Run)
+			OnChange: func(leader bool) {
+				metric(imapLease, leader)
+				log.Info("imap poller lease", "held", leader)
+			}}, p.Run)
 	}()
 	return done
 }

@@ -49,3 +49,23 @@ func newMetrics() (*prometheus.Registry, bot.Hooks) {
 	}
 	return reg, hooks
 }
+
+// leaderGauge is hotline_leader{lease}: 1 while this replica holds the
+// lease (the Discord gateway, the IMAP poller), else 0. Summed over the
+// replicas it is 1 when all is well: 0 means nobody holds it.
+func leaderGauge(reg *prometheus.Registry, leases ...string) func(lease string, leader bool) {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "hotline_leader", Help: "1 while this replica holds the named lease (discord.gateway, mail.imap).",
+	}, []string{"lease"})
+	reg.MustRegister(g)
+	for _, l := range leases {
+		g.WithLabelValues(l).Set(0)
+	}
+	return func(lease string, leader bool) {
+		v := 0.0
+		if leader {
+			v = 1
+		}
+		g.WithLabelValues(lease).Set(v)
+	}
+}

@@ -129,7 +129,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer stopSocket()
 	socketFailed := a.runSocketMode(socketCtx, cfg, log)
 	gatewayDone := a.runDiscordGateway(socketCtx, leaderTTL, log)
-	imapDone := runIMAP(socketCtx, a.imapPoller, a.store, leaderTTL, log)
+	imapDone := runIMAP(socketCtx, a.imapPoller, a.store, leaderTTL, log, a.leader)
 
 	var runErr error
 	select {
@@ -199,6 +199,8 @@ type app struct {
 	// imapPoller reads the alert mailbox on the holder of the mail.imap
 	// lease; nil without mail.imap.
 	imapPoller *mail.Poller
+	// leader records which leases this replica holds, for /metrics.
+	leader func(lease string, leader bool)
 }
 
 // runSocketMode keeps Slack's Socket Mode connection while ctx lives, when
@@ -232,7 +234,10 @@ func (a *app) runDiscordGateway(ctx context.Context, ttl time.Duration, log *slo
 	go func() {
 		defer close(done)
 		bot.RunLeader(ctx, a.store, bot.LeaderConfig{Name: discordGatewayLease, Holder: workerName(), TTL: ttl, Logger: log,
-			OnChange: func(leader bool) { log.Info("discord gateway lease", "platform", "discord", "held", leader) }},
+			OnChange: func(leader bool) {
+				a.leader(discordGatewayLease, leader)
+				log.Info("discord gateway lease", "platform", "discord", "held", leader)
+			}},
 			a.discordInbound.RunGateway)
 	}()
 	return done
@@ -303,6 +308,14 @@ func wireApp(cfg *Config, st store, log *slog.Logger, stdout io.Writer) (*app, e
 		mux.Handle("/v1/twilio/", twilio.NewHandler(twilioConfig(cfg, log), eng))
 	}
 	a := &app{store: st, bot: b, engine: eng, mux: mux, terminal: platforms.terminal}
+	var leases []string
+	if cfg.Chat.Discord != nil {
+		leases = append(leases, discordGatewayLease)
+	}
+	if cfg.Mail.IMAP != nil {
+		leases = append(leases, imapLease)
+	}
+	a.leader = leaderGauge(reg, leases...)
 	if a.mailIntake, err = mailIntake(cfg, b, log); err != nil {
 		b.Close()
 		return nil, err
