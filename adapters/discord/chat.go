@@ -5,7 +5,6 @@
 package discord
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/hotline-dev/hotline/adapters/chattext"
+	"github.com/hotline-dev/hotline/adapters/platform"
 	"github.com/hotline-dev/hotline/bot"
 )
 
@@ -62,43 +62,18 @@ type Chat struct {
 // NewChat checks cfg and builds the chat; it makes no call to Discord.
 func NewChat(cfg ChatConfig) (*Chat, error) {
 	var problems bot.Problems
-	if strings.TrimSpace(cfg.BotToken) == "" {
-		problems.Add("chat.discord.bot_token", "is required")
-	}
-	apiURL := cfg.APIURL
-	if apiURL == "" {
-		apiURL = defaultAPIURL
-	}
-	u, err := url.Parse(apiURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		problems.Add("chat.discord.api_url", fmt.Sprintf("%q is not an http(s) URL", apiURL))
-	}
-	if !strings.HasSuffix(apiURL, "/") {
-		apiURL += "/"
-	}
-	locale := cmp.Or(cfg.Locale, "en")
-	if !chattext.Supported(locale) {
-		problems.Add("locale", fmt.Sprintf("%q: must be ja or en", cfg.Locale))
-	}
+	set := platform.Check(&problems, "chat.discord", cfg.BotToken, cfg.APIURL, defaultAPIURL, cfg.Locale)
 	if err := problems.Err(); err != nil {
 		return nil, err
 	}
-
-	hc := &http.Client{Timeout: defaultHTTPTimeout}
-	if cfg.HTTPClient != nil {
-		copied := *cfg.HTTPClient
-		hc = &copied
-	}
-	base := hc.Transport
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	if apiURL != defaultAPIURL {
+	hc := platform.Client(cfg.HTTPClient, defaultHTTPTimeout, func(base http.RoundTripper) http.RoundTripper {
+		if set.APIURL == defaultAPIURL {
+			return base
+		}
 		// discordgo builds every URL on discord.com; the transport sends
 		// them to api_url instead (a proxy, or a fake in tests).
-		base = rewrite{from: defaultAPIURL, to: apiURL, base: base}
-	}
-	hc.Transport = base
+		return rewrite{from: defaultAPIURL, to: set.APIURL, base: base}
+	})
 
 	token := strings.TrimSpace(cfg.BotToken)
 	if !strings.HasPrefix(token, "Bot ") {
@@ -118,7 +93,7 @@ func NewChat(cfg ChatConfig) (*Chat, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Chat{session: s, locale: locale, names: cfg.ServiceNames, log: logger.With("platform", "discord")}, nil
+	return &Chat{session: s, locale: set.Locale, names: cfg.ServiceNames, log: logger.With("platform", "discord")}, nil
 }
 
 // Intents are the gateway intents Hotline asks for: guilds, guild messages

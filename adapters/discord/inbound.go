@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/hotline-dev/hotline/adapters/chattext"
+	"github.com/hotline-dev/hotline/adapters/platform"
 	"github.com/hotline-dev/hotline/bot"
 	"github.com/hotline-dev/hotline/commands"
 )
@@ -119,7 +119,7 @@ type Inbound struct {
 	now       func() time.Time
 
 	answerWithin time.Duration
-	work         sync.WaitGroup
+	work         *platform.Work
 
 	mu        sync.Mutex
 	botUserID string
@@ -174,6 +174,7 @@ func NewInbound(cfg InboundConfig) (*Inbound, error) {
 		h.log = slog.Default()
 	}
 	h.log = h.log.With("platform", "discord")
+	h.work = &platform.Work{Timeout: workTimeout, Log: h.log}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -181,19 +182,7 @@ func NewInbound(cfg InboundConfig) (*Inbound, error) {
 }
 
 // Wait waits for the work started after an answer, or for ctx.
-func (h *Inbound) Wait(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() {
-		h.work.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (h *Inbound) Wait(ctx context.Context) error { return h.work.Wait(ctx) }
 
 // Register serves POST /v1/discord/interactions on mux.
 func (h *Inbound) Register(mux *http.ServeMux) {
@@ -205,19 +194,8 @@ func (h *Inbound) Register(mux *http.ServeMux) {
 // handled as over the gateway with the answer in the response body.
 func (h *Inbound) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	deadline := h.now().Add(h.answerWithin)
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "use POST", http.StatusMethodNotAllowed)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, inboundMaxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-			return
-		}
-		http.Error(w, "cannot read the request body", http.StatusBadRequest)
+	body, ok := platform.ReadPost(w, r, inboundMaxBody)
+	if !ok {
 		return
 	}
 	if reason := h.verify(r, body); reason != "" {
@@ -598,18 +576,7 @@ func (h *Inbound) actor(userID string) bot.Actor {
 
 // background runs fn detached from the delivery but bounded, with panics
 // contained.
-func (h *Inbound) background(ctx context.Context, fn func(ctx context.Context)) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), workTimeout)
-	h.work.Go(func() {
-		defer cancel()
-		defer func() {
-			if p := recover(); p != nil {
-				h.log.Error("discord work panicked", "panic", p, "stack", string(debug.Stack()))
-			}
-		}()
-		fn(ctx)
-	})
-}
+func (h *Inbound) background(ctx context.Context, fn func(ctx context.Context)) { h.work.Go(ctx, fn) }
 
 func (h *Inbound) logReply(ctx context.Context, what string, by bot.Actor, reply commands.Reply) {
 	if reply.Incident != nil {

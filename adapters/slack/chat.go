@@ -9,13 +9,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/hotline-dev/hotline/adapters/chattext"
+	"github.com/hotline-dev/hotline/adapters/platform"
 	"github.com/hotline-dev/hotline/bot"
 	"github.com/slack-go/slack"
 )
@@ -71,49 +70,21 @@ type Chat struct {
 // NewChat checks cfg and builds the chat; it makes no call to Slack.
 func NewChat(cfg ChatConfig) (*Chat, error) {
 	var problems bot.Problems
-	if strings.TrimSpace(cfg.BotToken) == "" {
-		problems.Add("chat.slack.bot_token", "is required")
-	}
-	apiURL := cfg.APIURL
-	if apiURL == "" {
-		apiURL = defaultAPIURL
-	}
-	if u, err := url.Parse(apiURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		problems.Add("chat.slack.api_url", fmt.Sprintf("%q is not an http(s) URL", apiURL))
-	}
-	if !strings.HasSuffix(apiURL, "/") {
-		// slack-go appends the method name to the base as it is.
-		apiURL += "/"
-	}
-	locale := cfg.Locale
-	if locale == "" {
-		locale = "en"
-	}
-	if !chattext.Supported(locale) {
-		problems.Add("locale", fmt.Sprintf("%q: must be ja or en", cfg.Locale))
-	}
+	set := platform.Check(&problems, "chat.slack", cfg.BotToken, cfg.APIURL, defaultAPIURL, cfg.Locale)
 	if err := problems.Err(); err != nil {
 		return nil, err
 	}
-
-	hc := &http.Client{Timeout: defaultHTTPTimeout}
-	if cfg.HTTPClient != nil {
-		copied := *cfg.HTTPClient
-		hc = &copied
-	}
-	base := hc.Transport
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	hc.Transport = wireRecorder{base: base}
+	hc := platform.Client(cfg.HTTPClient, defaultHTTPTimeout, func(base http.RoundTripper) http.RoundTripper {
+		return wireRecorder{base: base}
+	})
 
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Chat{
-		api:    slack.New(cfg.BotToken, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(hc)),
-		locale: locale,
+		api:    slack.New(cfg.BotToken, slack.OptionAPIURL(set.APIURL), slack.OptionHTTPClient(hc)),
+		locale: set.Locale,
 		names:  cfg.ServiceNames,
 		log:    logger.With("platform", "slack"),
 	}, nil

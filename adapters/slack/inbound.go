@@ -10,15 +10,14 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
 	"github.com/hotline-dev/hotline/adapters/chattext"
+	"github.com/hotline-dev/hotline/adapters/platform"
 	"github.com/hotline-dev/hotline/bot"
 	"github.com/hotline-dev/hotline/commands"
 )
@@ -140,8 +139,7 @@ type Inbound struct {
 	client    *http.Client
 
 	answerWithin time.Duration
-	workTimeout  time.Duration
-	work         sync.WaitGroup
+	work         *platform.Work
 }
 
 // NewInbound checks cfg and names every problem at once.
@@ -195,11 +193,11 @@ func NewInbound(cfg InboundConfig) (*Inbound, error) {
 		log:          cfg.Logger,
 		client:       cfg.HTTPClient,
 		answerWithin: inboundAnswerWithin,
-		workTimeout:  inboundWorkTimeout,
 	}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	h.work = &platform.Work{Timeout: inboundWorkTimeout, Log: h.log.With("platform", "slack")}
 	if h.client == nil {
 		h.client = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -217,19 +215,7 @@ func (h *Inbound) Register(mux *http.ServeMux) {
 
 // Wait waits for the work requests started after their answer, or for ctx.
 // Call it on shutdown once the server no longer accepts requests.
-func (h *Inbound) Wait(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() {
-		h.work.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (h *Inbound) Wait(ctx context.Context) error { return h.work.Wait(ctx) }
 
 // inboundHandler handles a request whose body is read and verified (r.Body
 // reads it again); it answers by deadline.
@@ -240,19 +226,8 @@ type inboundHandler func(w http.ResponseWriter, r *http.Request, body []byte, de
 func (h *Inbound) verified(next inboundHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		deadline := time.Now().Add(h.answerWithin)
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			http.Error(w, "use POST", http.StatusMethodNotAllowed)
-			return
-		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, inboundMaxBody))
-		if err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-				return
-			}
-			http.Error(w, "cannot read the request body", http.StatusBadRequest)
+		body, ok := platform.ReadPost(w, r, inboundMaxBody)
+		if !ok {
 			return
 		}
 		if err := h.verify(r.Header, body); err != nil {
@@ -349,18 +324,7 @@ func (h *Inbound) firstDelivery(ctx context.Context, deadline time.Time, key, re
 
 // background runs fn after the answer, detached from the delivery but
 // bounded, with panics contained.
-func (h *Inbound) background(ctx context.Context, fn func(ctx context.Context)) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.workTimeout)
-	h.work.Go(func() {
-		defer cancel()
-		defer func() {
-			if p := recover(); p != nil {
-				h.log.Error("slack work panicked", "platform", "slack", "panic", p, "stack", string(debug.Stack()))
-			}
-		}()
-		fn(ctx)
-	})
-}
+func (h *Inbound) background(ctx context.Context, fn func(ctx context.Context)) { h.work.Go(ctx, fn) }
 
 // invocation is a command as the command language takes it, from channel
 // (empty when it does not matter).
