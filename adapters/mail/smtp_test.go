@@ -26,6 +26,8 @@ import (
 	"golang.org/x/text/encoding/japanese"
 	"golang.org/x/text/transform"
 
+	"github.com/hotline-dev/hotline/adapters/postgres"
+	"github.com/hotline-dev/hotline/adapters/postgres/pgtest"
 	"github.com/hotline-dev/hotline/adapters/sqlite"
 	"github.com/hotline-dev/hotline/bot"
 )
@@ -61,21 +63,32 @@ func (r *recorder) seen() []bot.Alert {
 	return append([]bot.Alert(nil), r.alerts...)
 }
 
+// smtpStore is a store the rig reads incidents back from.
+type smtpStore interface {
+	bot.Store
+	Close() error
+}
+
 type smtpRig struct {
 	t     *testing.T
 	addr  string
-	store *sqlite.Store
+	store smtpStore
 	rec   *recorder
 }
 
 // startSMTP runs the listener on loopback in front of a real bot on SQLite.
 func startSMTP(t testing.TB, mutate func(*SMTPConfig)) *smtpRig {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "h.db"), sqlite.Options{})
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "h.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startSMTPOn(t, st, mutate)
+}
+
+// startSMTPOn is startSMTP on a store of the caller's.
+func startSMTPOn(t testing.TB, st smtpStore, mutate func(*SMTPConfig)) *smtpRig {
+	t.Helper()
 	b := bot.New(bot.Config{Store: st, Services: []bot.Service{{ID: "web", Name: "Web shop"}}})
 	t.Cleanup(func() { b.Close(); st.Close() })
 	rec := &recorder{bot: b}
@@ -320,10 +333,21 @@ func TestSMTPAuthAndSTARTTLS(t *testing.T) {
 	}
 }
 
-// BenchmarkSMTPAccept measures mails accepted per second over loopback:
-// each answered 250 after its alert is committed (SQLite).
+// BenchmarkSMTPAccept measures mails accepted per second over loopback,
+// each answered 250 after its alert is committed, on SQLite and (with
+// HOTLINE_TEST_POSTGRES_URL) PostgreSQL.
 func BenchmarkSMTPAccept(b *testing.B) {
-	r := startSMTP(b, nil)
+	b.Run("sqlite", func(b *testing.B) { benchmarkSMTPAccept(b, startSMTP(b, nil)) })
+	b.Run("postgres", func(b *testing.B) {
+		st, err := postgres.Open(context.Background(), pgtest.NewDatabase(b), postgres.Options{Migrate: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchmarkSMTPAccept(b, startSMTPOn(b, st, nil))
+	})
+}
+
+func benchmarkSMTPAccept(b *testing.B, r *smtpRig) {
 	mails := make([][]byte, 100)
 	for i := range mails {
 		mails[i] = iso2022jp(b, fmt.Sprintf("【障害】web%02d ディスク使用率 95%%", i), "ディスク使用率が 95% を超えました。")
