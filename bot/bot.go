@@ -28,6 +28,9 @@ type Hooks struct {
 	// JobDone reports a job run: how long it waited past its due time, how
 	// long it ran, and its error.
 	JobDone func(kind string, wait, run time.Duration, err error)
+	// ChatPostFailed reports a root message or update a chat platform did
+	// not take (the job retries it).
+	ChatPostFailed func(platform string)
 }
 
 // Config is what New needs.

@@ -76,6 +76,7 @@ func (b *Bot) syncChat(ctx context.Context, j Job) error {
 			}
 			th, err = c.PostIncident(ctx, channel, inc)
 			if err != nil {
+				b.chatPostFailed(c.Platform())
 				err = fmt.Errorf("post %s to %s: %w", inc.Ref(), c.Platform(), err)
 				errs = append(errs, err)
 				b.chatFailed(ctx, inc, err)
@@ -98,6 +99,7 @@ func (b *Bot) syncChat(ctx context.Context, j Job) error {
 			return err
 		}
 		if err := c.PostUpdate(ctx, th, inc, eventsBetween(events, th.PostedSeq, inc.LastSeq)); err != nil {
+			b.chatPostFailed(c.Platform())
 			errs = append(errs, fmt.Errorf("update %s on %s: %w", inc.Ref(), c.Platform(), err))
 			continue
 		}
@@ -137,6 +139,12 @@ func postOwnReplies(ctx context.Context, c Chat, th *Thread, inc Incident, repli
 		return fmt.Errorf("post similar incidents of %s to %s: %w", inc.Ref(), c.Platform(), err)
 	}
 	return nil
+}
+
+func (b *Bot) chatPostFailed(platform string) {
+	if b.hooks.ChatPostFailed != nil {
+		b.hooks.ChatPostFailed(platform)
+	}
 }
 
 func threadOn(ts []Thread, platform string) (Thread, bool) {

@@ -47,4 +47,14 @@ type JobQueue interface {
 	Wake() <-chan struct{}
 	// NextRunAt is the earliest RunAt of pending work, or zero when none.
 	NextRunAt(ctx context.Context) (time.Time, error)
+	// QueueStats says how much work is due and waiting for a worker now,
+	// for self-monitoring.
+	QueueStats(ctx context.Context) (QueueStats, error)
+}
+
+// QueueStats is the work due and not being run: pending jobs whose RunAt has
+// come, and running jobs whose lease ran out (their replica died).
+type QueueStats struct {
+	Due       int
+	OldestDue time.Time // when the longest-waiting of them became due; zero when none
 }

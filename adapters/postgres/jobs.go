@@ -108,3 +108,18 @@ func rowsAffected(res sql.Result, err error) (int64, error) {
 	}
 	return res.RowsAffected()
 }
+
+// QueueStats counts the due work that waits for a worker.
+func (s *Store) QueueStats(ctx context.Context) (bot.QueueStats, error) {
+	var row struct {
+		Due    int          `db:"due"`
+		Oldest sql.NullTime `db:"oldest"`
+	}
+	err := s.jobsDB.GetContext(ctx, &row, `SELECT COUNT(*) AS due, MIN(t) AS oldest FROM (
+		SELECT run_at AS t FROM jobs WHERE state = 'pending' AND run_at <= $1
+		UNION ALL SELECT lease_until FROM jobs WHERE state = 'running' AND lease_until <= $1) due`, s.clock.Now().UTC())
+	if err != nil {
+		return bot.QueueStats{}, mapErr(err)
+	}
+	return bot.QueueStats{Due: row.Due, OldestDue: row.Oldest.Time}, nil
+}

@@ -105,3 +105,24 @@ func rowsAffected(res sql.Result, err error) (int64, error) {
 	}
 	return res.RowsAffected()
 }
+
+// QueueStats counts the due work that waits for a worker.
+func (s *Store) QueueStats(ctx context.Context) (bot.QueueStats, error) {
+	var row struct {
+		Due    int            `db:"due"`
+		Oldest sql.NullString `db:"oldest"` // MIN over a subquery comes back as text
+	}
+	err := s.read.GetContext(ctx, &row, `SELECT COUNT(*) AS due, MIN(t) AS oldest FROM (
+		SELECT run_at AS t FROM jobs WHERE state = 'pending' AND run_at <= ?1
+		UNION ALL SELECT lease_until FROM jobs WHERE state = 'running' AND lease_until <= ?1) due`, s.clock.Now().UTC())
+	if err != nil {
+		return bot.QueueStats{}, mapErr(err)
+	}
+	st := bot.QueueStats{Due: row.Due}
+	if row.Oldest.Valid {
+		if st.OldestDue, err = time.Parse(timeFormat, row.Oldest.String); err != nil {
+			return bot.QueueStats{}, fmt.Errorf("queue stats: %w", err)
+		}
+	}
+	return st, nil
+}

@@ -238,3 +238,30 @@ func testJobsWake(t *testing.T, h Harness) {
 		t.Fatal("no wake-up after a commit that enqueued a job")
 	}
 }
+
+func testJobsQueueStats(t *testing.T, h Harness) {
+	clock := NewClock()
+	s := h.New(t, clock)
+	if st, err := s.QueueStats(ctx(t)); err != nil || st.Due != 0 || !st.OldestDue.IsZero() {
+		t.Fatalf("empty queue: %+v, %v", st, err)
+	}
+	first := clock.Now()
+	enqueue(t, s, job(clock, "a", "", 0))
+	clock.Advance(10 * time.Second)
+	enqueue(t, s, job(clock, "b", "", 0), job(clock, "later", "", time.Hour))
+	st, err := s.QueueStats(ctx(t))
+	if err != nil || st.Due != 2 || !st.OldestDue.Equal(first) {
+		t.Fatalf("two due, one later: %+v, %v; want 2 due since %v", st, err, first)
+	}
+	// Claimed work is not waiting, until its lease runs out.
+	if _, err := s.Claim(ctx(t), "w1", 10, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.QueueStats(ctx(t)); st.Due != 0 {
+		t.Fatalf("claimed work counted as waiting: %+v", st)
+	}
+	clock.Advance(31 * time.Second)
+	if st, _ := s.QueueStats(ctx(t)); st.Due != 2 || !st.OldestDue.Equal(first.Add(40*time.Second)) {
+		t.Fatalf("work of a dead worker: %+v, want 2 due since its lease ran out", st)
+	}
+}

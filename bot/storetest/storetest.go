@@ -63,6 +63,7 @@ func Exercise(t *testing.T, h Harness) {
 	t.Run("JobsLeaseExpiry", func(t *testing.T) { testJobsLeaseExpiry(t, h) })
 	t.Run("JobsConcurrentClaims", func(t *testing.T) { testJobsConcurrentClaims(t, h) })
 	t.Run("JobsWake", func(t *testing.T) { testJobsWake(t, h) })
+	t.Run("JobsQueueStats", func(t *testing.T) { testJobsQueueStats(t, h) })
 	t.Run("Leases", func(t *testing.T) { testLeases(t, h) })
 	exerciseEscalation(t, h)
 	exerciseBot(t, h)

@@ -314,6 +314,10 @@ func TestDiscordDownCallsAtOnce(t *testing.T) {
 	postAlert(t, r.replica[0], "db01-disk")
 	waitFor(t, "the call", func() bool { return len(r.phone.Calls()) == 1 })
 	waitFor(t, "the phone ack", func() bool { return r.status("INC-1").Status == "acknowledged" })
+	if m := metricsOf(t, r.replica[0]); !strings.Contains(m, `hotline_chat_posts_failed_total{platform="discord"}`) ||
+		!strings.Contains(m, "hotline_calls_requested_total 1") {
+		t.Errorf("/metrics lacks the failed posts or the call:\n%s", m)
+	}
 }
 
 func TestSlackAndDiscordStayInStep(t *testing.T) {

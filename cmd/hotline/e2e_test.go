@@ -177,6 +177,12 @@ func TestIngestEndToEnd(t *testing.T) {
 		waitFor(t, "chat jobs in /metrics", func() bool {
 			return strings.Contains(metrics(), `hotline_job_duration_seconds_count{kind="chat.sync"}`)
 		})
+		// Self-monitoring: the database answered and nothing waits.
+		waitFor(t, "an empty queue in /metrics", func() bool {
+			m := metrics()
+			return strings.Contains(m, "hotline_database_up 1") && strings.Contains(m, "hotline_job_queue_depth 0") &&
+				strings.Contains(m, "hotline_job_oldest_due_seconds 0")
+		})
 		waitFor(t, "three threads on the console", func() bool {
 			return strings.Count(p.stdout.String(), "┏ INC-") == 3
 		})
@@ -450,6 +456,9 @@ func TestDatabaseDownIs503(t *testing.T) {
 	var ready map[string]string
 	if code := do(t, "GET", p.url("/readyz"), "", "", &ready); code != 503 {
 		t.Errorf("readyz with the database down: %d", code)
+	}
+	if m := metricsOf(t, p); !strings.Contains(m, "hotline_database_up 0") {
+		t.Errorf("/metrics with the database down lacks hotline_database_up 0")
 	}
 	setConnections(true)
 	waitFor(t, "ingest to recover", func() bool { c, _ := post(); return c == 202 })

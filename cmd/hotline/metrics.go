@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,9 +11,14 @@ import (
 )
 
 // newMetrics registers the process's metrics and returns the domain hooks
-// that feed them.
-func newMetrics() (*prometheus.Registry, bot.Hooks) {
+// that feed them. queue is read at each scrape for the queue's state and
+// the database's health.
+func newMetrics(queue queueReader) (*prometheus.Registry, bot.Hooks) {
 	reg := prometheus.NewRegistry()
+	chatFailed := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hotline_chat_posts_failed_total", Help: "Root messages and updates a chat platform did not take (retried), by platform.",
+	}, []string{"platform"})
+	reg.MustRegister(chatFailed, &queueCollector{queue: queue})
 	opened := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hotline_incidents_opened_total", Help: "Incidents opened, by service.",
 	}, []string{"service"})
@@ -39,6 +45,7 @@ func newMetrics() (*prometheus.Registry, bot.Hooks) {
 	hooks := bot.Hooks{
 		IncidentOpened:  func(inc bot.Incident) { opened.WithLabelValues(inc.Service).Inc() },
 		IngestCommitted: func(wait time.Duration) { commit.Observe(wait.Seconds()) },
+		ChatPostFailed: func(platform string) { chatFailed.WithLabelValues(platform).Inc() },
 		JobDone: func(kind string, wait, ran time.Duration, err error) {
 			jobWait.WithLabelValues(kind).Observe(max(wait, 0).Seconds())
 			jobRun.WithLabelValues(kind).Observe(ran.Seconds())
@@ -68,4 +75,46 @@ func leaderGauge(reg *prometheus.Registry, leases ...string) func(lease string, 
 		}
 		g.WithLabelValues(lease).Set(v)
 	}
+}
+
+// queueReader is the store as the queue's metrics read it.
+type queueReader interface {
+	QueueStats(ctx context.Context) (bot.QueueStats, error)
+}
+
+// queueCollector reads the job queue at each scrape: how much work waits,
+// for how long, and whether the database answered at all. A stuck queue or
+// a dead database shows here even when nothing else runs.
+type queueCollector struct{ queue queueReader }
+
+var (
+	queueDepthDesc = prometheus.NewDesc("hotline_job_queue_depth",
+		"Jobs due and waiting for a worker (across all replicas).", nil, nil)
+	queueOldestDesc = prometheus.NewDesc("hotline_job_oldest_due_seconds",
+		"How long the longest-waiting due job has waited; 0 when none waits.", nil, nil)
+	databaseUpDesc = prometheus.NewDesc("hotline_database_up",
+		"1 when this replica's database answered the scrape's query, else 0.", nil, nil)
+)
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- queueDepthDesc
+	ch <- queueOldestDesc
+	ch <- databaseUpDesc
+}
+
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	st, err := c.queue.QueueStats(ctx)
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(databaseUpDesc, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(databaseUpDesc, prometheus.GaugeValue, 1)
+	ch <- prometheus.MustNewConstMetric(queueDepthDesc, prometheus.GaugeValue, float64(st.Due))
+	oldest := 0.0
+	if !st.OldestDue.IsZero() {
+		oldest = max(time.Since(st.OldestDue).Seconds(), 0)
+	}
+	ch <- prometheus.MustNewConstMetric(queueOldestDesc, prometheus.GaugeValue, oldest)
 }

@@ -263,7 +263,7 @@ func wireApp(cfg *Config, st store, log *slog.Logger, stdout io.Writer) (*app, e
 	if err != nil {
 		return nil, err
 	}
-	reg, hooks := newMetrics()
+	reg, hooks := newMetrics(st)
 	phone, account, err := phoneWiring(cfg, stdout, log)
 	if err != nil {
 		return nil, err
