@@ -45,7 +45,7 @@ func newMetrics(queue queueReader) (*prometheus.Registry, bot.Hooks) {
 	hooks := bot.Hooks{
 		IncidentOpened:  func(inc bot.Incident) { opened.WithLabelValues(inc.Service).Inc() },
 		IngestCommitted: func(wait time.Duration) { commit.Observe(wait.Seconds()) },
-		ChatPostFailed: func(platform string) { chatFailed.WithLabelValues(platform).Inc() },
+		ChatPostFailed:  func(platform string) { chatFailed.WithLabelValues(platform).Inc() },
 		JobDone: func(kind string, wait, ran time.Duration, err error) {
 			jobWait.WithLabelValues(kind).Observe(max(wait, 0).Seconds())
 			jobRun.WithLabelValues(kind).Observe(ran.Seconds())
