@@ -39,6 +39,13 @@ const (
 	signatureMaxAge = 5 * time.Minute
 )
 
+// A reaction on a message not (yet) known as an incident's is looked up
+// again this often, this many times.
+const (
+	reactionLookups     = 5
+	reactionLookupEvery = 200 * time.Millisecond
+)
+
 // postmortemModalID is the custom id of the postmortem form: "<id>:<n>".
 const postmortemModalID = "incident.postmortem"
 
@@ -514,9 +521,22 @@ func (h *Inbound) onReaction(_ *discordgo.Session, r *discordgo.MessageReactionA
 	if !mapped || r.UserID == self || (r.Member != nil && r.Member.User != nil && r.Member.User.Bot) {
 		return
 	}
+	if _, ok := h.services[r.ChannelID]; !ok {
+		return // incident messages are only in the services' channels
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), workTimeout)
 	defer cancel()
 	th, err := h.threads.ThreadByMessage(ctx, "discord", r.ChannelID, r.MessageID)
+	// A reaction may come before the new incident's thread is saved (a
+	// moment after its message is posted): look again, briefly.
+	for wait := 0; errors.Is(err, bot.ErrNotFound) && wait < reactionLookups; wait++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(reactionLookupEvery):
+		}
+		th, err = h.threads.ThreadByMessage(ctx, "discord", r.ChannelID, r.MessageID)
+	}
 	if errors.Is(err, bot.ErrNotFound) {
 		return // a reaction on some other message
 	}

@@ -142,7 +142,8 @@ func (r *discordRig) root(n int) discordtest.Message {
 		}
 		if len(roots) >= n {
 			root = roots[n-1]
-			return true
+			_, threaded := r.fake.Thread(root.ID)
+			return threaded
 		}
 		return false
 	})

@@ -203,6 +203,11 @@ func readAll(t *testing.T, resp *http.Response) string {
 // pour sends alerts with unique titles from several senders until stop is
 // closed and returns the titles answered 202.
 func pour(t *testing.T, p *proc, stop <-chan struct{}, senders int) []string {
+	return pourCounting(t, p, stop, senders, new(atomic.Int64))
+}
+
+// pourCounting is pour that counts the accepted alerts in count as it goes.
+func pourCounting(t *testing.T, p *proc, stop <-chan struct{}, senders int, count *atomic.Int64) []string {
 	var mu sync.Mutex
 	var accepted []string
 	var n atomic.Int64
@@ -231,6 +236,7 @@ func pour(t *testing.T, p *proc, stop <-chan struct{}, senders int) []string {
 					mu.Lock()
 					accepted = append(accepted, title)
 					mu.Unlock()
+					count.Add(1)
 				}
 			}
 		}()
@@ -246,8 +252,11 @@ func TestKillNineLosesNoAcceptedAlert(t *testing.T) {
 		p := startServe(t, dir, testEnv, "--config", cfg)
 		stop := make(chan struct{})
 		result := make(chan []string)
-		go func() { result <- pour(t, p, stop, 16) }()
-		time.Sleep(1500 * time.Millisecond)
+		var count atomic.Int64
+		go func() { result <- pourCounting(t, p, stop, 16, &count) }()
+		// Kill once plenty are in flight, however slow the machine is today.
+		waitFor(t, "300 alerts accepted", func() bool { return count.Load() >= 300 })
+		time.Sleep(100 * time.Millisecond)
 		p.kill9()
 		close(stop)
 		accepted := <-result
