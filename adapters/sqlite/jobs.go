@@ -22,9 +22,12 @@ func (s *Store) Claim(ctx context.Context, worker string, n int, lease time.Dura
 			SELECT id FROM jobs
 			WHERE ((state = 'pending' AND run_at <= ?1) OR (state = 'running' AND lease_until <= ?1))
 				-- jobs of one key run one at a time: a change waits for the
-				-- sync under way instead of racing it.
+				-- sync under way instead of racing it, and for a dead
+				-- worker's sync too, which is taken over first; of several
+				-- expired ones, only the oldest.
 				AND NOT (key <> '' AND EXISTS (SELECT 1 FROM jobs r
-					WHERE r.key = jobs.key AND r.id <> jobs.id AND r.state = 'running' AND r.lease_until > ?1))
+					WHERE r.key = jobs.key AND r.id <> jobs.id AND r.state = 'running'
+						AND (r.lease_until > ?1 OR jobs.state = 'pending' OR r.id < jobs.id)))
 			ORDER BY run_at, id LIMIT ?4)
 		RETURNING `+jobColumns, now, now.Add(lease), worker, n)
 	return jobs, mapErr(err)

@@ -265,3 +265,45 @@ func testJobsQueueStats(t *testing.T, h Harness) {
 		t.Fatalf("work of a dead worker: %+v, want 2 due since its lease ran out", st)
 	}
 }
+
+// testJobsDeadWorkerKeepsItsKey: a worker dies running a keyed job while a
+// change has queued the next job of that key. When the lease runs out, the
+// dead worker's job is taken over first and alone; the queued one waits for
+// it, on one replica or several claiming at once.
+func testJobsDeadWorkerKeepsItsKey(t *testing.T, h Harness) {
+	clock := NewClock()
+	s := h.New(t, clock)
+	enqueue(t, s, job(clock, "chat.sync", "chat:1", 0))
+	dead, _ := s.Claim(ctx(t), "replica-a", 10, 30*time.Second)
+	if len(dead) != 1 {
+		t.Fatalf("claimed %d, want 1", len(dead))
+	}
+	enqueue(t, s, job(clock, "chat.sync", "chat:1", 0)) // a change while it runs
+	clock.Advance(31 * time.Second)
+
+	var mu sync.Mutex
+	var claimed []bot.Job
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			jobs, err := s.Claim(ctx(t), fmt.Sprint("replica-", w), 10, 30*time.Second)
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			claimed = append(claimed, jobs...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if len(claimed) != 1 || claimed[0].ID != dead[0].ID {
+		t.Fatalf("after the lease ran out: claimed %+v, want only the dead worker's job", claimed)
+	}
+	if err := s.Finish(ctx(t), claimed[0], time.Time{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	next, _ := s.Claim(ctx(t), "replica-b", 10, 30*time.Second)
+	if len(next) != 1 || next[0].ID == dead[0].ID || next[0].Key != "chat:1" {
+		t.Fatalf("after the takeover finished: %+v, want the queued job", next)
+	}
+}

@@ -61,6 +61,7 @@ func Exercise(t *testing.T, h Harness) {
 	t.Run("JobsComplete", func(t *testing.T) { testJobsComplete(t, h) })
 	t.Run("JobsCoalesceByKey", func(t *testing.T) { testJobsCoalesce(t, h) })
 	t.Run("JobsLeaseExpiry", func(t *testing.T) { testJobsLeaseExpiry(t, h) })
+	t.Run("JobsDeadWorkerKeepsItsKey", func(t *testing.T) { testJobsDeadWorkerKeepsItsKey(t, h) })
 	t.Run("JobsConcurrentClaims", func(t *testing.T) { testJobsConcurrentClaims(t, h) })
 	t.Run("JobsWake", func(t *testing.T) { testJobsWake(t, h) })
 	t.Run("JobsQueueStats", func(t *testing.T) { testJobsQueueStats(t, h) })
