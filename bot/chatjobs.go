@@ -74,10 +74,9 @@ func (b *Bot) syncChat(ctx context.Context, j Job) error {
 			if err != nil {
 				return err
 			}
-			th, err = c.PostIncident(ctx, channel, inc)
+			th, err = b.postRoot(ctx, c, channel, inc, j.Attempts)
 			if err != nil {
 				b.chatPostFailed(c.Platform())
-				err = fmt.Errorf("post %s to %s: %w", inc.Ref(), c.Platform(), err)
 				errs = append(errs, err)
 				b.chatFailed(ctx, inc, err)
 				continue
@@ -109,6 +108,49 @@ func (b *Bot) syncChat(ctx context.Context, j Job) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// postRoot posts the incident's root message to channel. On a retry it
+// first asks a chat that can find roots for one posted before: the run
+// before may have died after the platform took the message and before its
+// thread was saved. The first attempt never asks, so the usual post costs no
+// extra call.
+//
+// A root found shows the incident as it was when the run that died posted
+// it. It is taken as a root posted now: edited at once to show the incident
+// as it is, which is all a fresh root would show, so no event is lost and
+// none is posted twice; the next update starts from there. Only the similar
+// incidents are posted under it again: the run that died may have posted
+// them too, and a repeat is better than losing them.
+//
+// An error from the lookup means the chat could not be asked: the job
+// retries rather than post blindly. Only a platform that will never answer
+// (a scope or permission missing) gets the root posted, since a root shown
+// twice beats none.
+func (b *Bot) postRoot(ctx context.Context, c Chat, channel string, inc Incident, attempt int) (Thread, error) {
+	if finder, ok := c.(RootFinder); ok && attempt > 1 {
+		th, found, err := finder.FindIncident(ctx, channel, inc)
+		var invalid *InvalidError
+		switch {
+		case errors.As(err, &invalid):
+			b.log.Warn("cannot look for a root message posted before; posting it", "incident", inc.Ref(), "platform", c.Platform(), "err", err)
+		case err != nil:
+			return Thread{}, fmt.Errorf("look for %s on %s: %w", inc.Ref(), c.Platform(), err)
+		case found:
+			b.log.Info("root message was posted before a restart; not posting it again", "incident", inc.Ref(),
+				"platform", c.Platform(), "attempt", attempt)
+			th.PostedAlerts = inc.AlertCount // no "alerts since" reply: the edit shows the count
+			if err := c.PostUpdate(ctx, th, inc, nil); err != nil {
+				return Thread{}, fmt.Errorf("update %s found on %s: %w", inc.Ref(), c.Platform(), err)
+			}
+			return th, nil
+		}
+	}
+	th, err := c.PostIncident(ctx, channel, inc)
+	if err != nil {
+		return Thread{}, fmt.Errorf("post %s to %s: %w", inc.Ref(), c.Platform(), err)
+	}
+	return th, nil
 }
 
 // ownReplies lists the events a root message does not show and that are

@@ -29,6 +29,18 @@ type Chat interface {
 	PostUpdate(ctx context.Context, th Thread, inc Incident, events []Event) error
 }
 
+// RootFinder is the optional side of a Chat that finds an incident's root
+// message posted earlier (by a run that died before saving its thread), so
+// a retry does not post it twice. Like the phone's FindCall, it is asked
+// only when the job is a retry: the first attempt costs no extra call.
+type RootFinder interface {
+	// FindIncident looks among channel's recent messages for the incident's
+	// root message posted by this bot; false when there is none. Errors
+	// worth retrying are RetryableError; one that unwraps to *InvalidError
+	// says the platform will never answer (a scope or permission missing).
+	FindIncident(ctx context.Context, channel string, inc Incident) (Thread, bool, error)
+}
+
 // Threads remembers where each incident was posted.
 type Threads interface {
 	Threads(ctx context.Context, incidentID int64) ([]Thread, error)

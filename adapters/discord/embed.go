@@ -30,6 +30,10 @@ const (
 	buttonEscalate = "incident.escalate"
 )
 
+// embedFooter signs every root message, so FindIncident tells Hotline's
+// roots from other embeds that name an incident.
+const embedFooter = "Hotline"
+
 // Embed colours: the severity while open, green once resolved.
 var (
 	severityColors = map[bot.Severity]int{
@@ -70,7 +74,7 @@ func IncidentMessage(inc bot.Incident, serviceName, locale string) ([]*discordgo
 		Type:   discordgo.EmbedTypeRich,
 		Title:  chattext.CutRunes(title, embedTitleLimit),
 		Color:  severityColors[inc.Severity],
-		Footer: &discordgo.MessageEmbedFooter{Text: "Hotline"},
+		Footer: &discordgo.MessageEmbedFooter{Text: embedFooter},
 	}
 	if inc.Status == bot.StatusResolved {
 		embed.Color = resolvedColor

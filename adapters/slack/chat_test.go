@@ -384,6 +384,10 @@ func TestErrorsAreClassified(t *testing.T) {
 			inc.AlertCount++
 			return c.PostUpdate(ctx, th, inc, nil)
 		}},
+		{"FindIncident", "conversations.history", 0, func(ctx context.Context, c *Chat, _ bot.Thread) error {
+			_, _, err := c.FindIncident(ctx, testChannel, sampleIncident(bot.StatusTriggered))
+			return err
+		}},
 	}
 	for _, op := range ops {
 		for _, tt := range tests {

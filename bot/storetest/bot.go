@@ -19,6 +19,7 @@ func exerciseBot(t *testing.T, h Harness) {
 	t.Run("IngestRejects", func(t *testing.T) { testIngestRejects(t, h) })
 	t.Run("Operations", func(t *testing.T) { testOperations(t, h) })
 	t.Run("ChatJobs", func(t *testing.T) { testChatJobs(t, h) })
+	t.Run("ChatRetryFindsRoot", func(t *testing.T) { testChatRetryFindsRoot(t, h) })
 	t.Run("SetStatus", func(t *testing.T) { testSetStatus(t, h) })
 	t.Run("Declare", func(t *testing.T) { testDeclare(t, h) })
 	t.Run("Reads", func(t *testing.T) { testReads(t, h) })
@@ -31,7 +32,8 @@ type FakeChat struct {
 	Fail      error // returned by every call while set
 	Posts     []bot.Incident
 	Updates   [][]bot.Event
-	NewAlerts []int // per update: alerts since the one before
+	NewAlerts []int          // per update: alerts since the one before
+	Edits     []bot.Incident // per update: the incident the root was edited to show
 }
 
 func (c *FakeChat) Platform() string { return c.Name }
@@ -53,6 +55,7 @@ func (c *FakeChat) PostUpdate(_ context.Context, th bot.Thread, inc bot.Incident
 		return c.Fail
 	}
 	c.Updates = append(c.Updates, events)
+	c.Edits = append(c.Edits, inc)
 	c.NewAlerts = append(c.NewAlerts, inc.AlertCount-th.PostedAlerts)
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 type Message struct {
 	ID              string
 	ChannelID       string // a channel or a thread
+	AuthorID        string // empty for the bot's own; a member's user id (Say)
 	Content         string
 	Embeds          []Embed
 	Components      []Component      // action rows
@@ -266,6 +267,9 @@ func (s *Server) editMessage(r *request) reply {
 	if m == nil || m.ChannelID != ch.ID || m.Ephemeral {
 		return unknownMessage()
 	}
+	if m.AuthorID != "" {
+		return apiError(http.StatusForbidden, 50005, "Cannot edit a message authored by another user")
+	}
 	if rep, failed := s.applyEdit(m, &p, r.body, &errs); failed {
 		return rep
 	}
@@ -430,9 +434,13 @@ func (s *Server) messageJSON(m *Message) map[string]any {
 			"proxy_url": "https://media.discordapp.net/attachments/" + m.ChannelID + "/" + m.attachmentIDs[i] + "/" + name,
 		})
 	}
+	var author any = botUserJSON()
+	if m.AuthorID != "" {
+		author = User{ID: m.AuthorID}
+	}
 	out := map[string]any{
 		"id": m.ID, "channel_id": m.ChannelID, "type": m.messageType, "content": m.Content,
-		"author": botUserJSON(), "attachments": attachments, "embeds": embeds, "components": components,
+		"author": author, "attachments": attachments, "embeds": embeds, "components": components,
 		"mentions": []any{}, "mention_roles": []any{}, "mention_everyone": m.MentionEveryone,
 		"pinned": false, "tts": false, "flags": m.Flags, "timestamp": timestamp(m.CreatedAt), "edited_timestamp": nil,
 	}

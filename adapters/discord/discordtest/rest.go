@@ -57,6 +57,7 @@ var routes = []endpoint{
 	{"GET", "applications/{application_id}/guilds/{guild_id}/commands", authBot, (*Server).listCommands},
 	{"PUT", "applications/{application_id}/guilds/{guild_id}/commands", authBot, (*Server).overwriteCommands},
 	{"GET", "channels/{channel_id}", authBot, (*Server).getChannel},
+	{"GET", "channels/{channel_id}/messages", authBot, (*Server).listMessages},
 	{"POST", "channels/{channel_id}/messages", authBot, (*Server).createMessage},
 	{"GET", "channels/{channel_id}/messages/{message_id}", authBot, (*Server).getMessage},
 	{"PATCH", "channels/{channel_id}/messages/{message_id}", authBot, (*Server).editMessage},

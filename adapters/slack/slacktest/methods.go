@@ -26,15 +26,16 @@ type handler func(s *Server, p url.Values) reply
 
 // methods are the Web API methods the fake speaks; others are unknown_method.
 var methods = map[string]handler{
-	"auth.test":          (*Server).authTest,
-	"chat.postMessage":   (*Server).postMessage,
-	"chat.update":        (*Server).update,
-	"chat.postEphemeral": (*Server).postEphemeral,
-	"reactions.add":      (*Server).addReaction,
-	"conversations.info": (*Server).conversationInfo,
-	"users.info":         (*Server).userInfo,
-	"views.open":         (*Server).openView,
-	"usergroups.list":    (*Server).listUserGroups,
+	"auth.test":             (*Server).authTest,
+	"chat.postMessage":      (*Server).postMessage,
+	"chat.update":           (*Server).update,
+	"chat.postEphemeral":    (*Server).postEphemeral,
+	"reactions.add":         (*Server).addReaction,
+	"conversations.info":    (*Server).conversationInfo,
+	"conversations.history": (*Server).conversationHistory,
+	"users.info":            (*Server).userInfo,
+	"views.open":            (*Server).openView,
+	"usergroups.list":       (*Server).listUserGroups,
 }
 
 func (s *Server) authTest(url.Values) reply {
@@ -91,6 +92,9 @@ func (s *Server) update(p url.Values) reply {
 	m := s.find(channel, ts)
 	if m == nil {
 		return refuse("message_not_found")
+	}
+	if m.Author != "" {
+		return refuse("cant_update_message")
 	}
 	if p.Has("text") {
 		m.Text = text
@@ -219,10 +223,21 @@ func rawBlocks(blocks string) json.RawMessage {
 	return json.RawMessage(blocks)
 }
 
+// author is the user id who posted m: the bot's user or a member.
+func (m *Message) author() string {
+	if m.Author != "" {
+		return m.Author
+	}
+	return BotUserID
+}
+
 func messageJSON(m *Message) map[string]any {
 	out := map[string]any{
-		"type": "message", "user": BotUserID, "bot_id": BotID, "team": TeamID,
+		"type": "message", "user": m.author(), "team": TeamID,
 		"text": m.Text, "ts": m.TS,
+	}
+	if m.Author == "" {
+		out["bot_id"] = BotID
 	}
 	if m.ThreadTS != "" {
 		out["thread_ts"] = m.ThreadTS
@@ -231,7 +246,7 @@ func messageJSON(m *Message) map[string]any {
 		out["blocks"] = m.Blocks
 	}
 	if m.Edited > 0 {
-		out["edited"] = map[string]any{"user": BotUserID, "ts": m.TS}
+		out["edited"] = map[string]any{"user": m.author(), "ts": m.TS}
 	}
 	return out
 }

@@ -40,6 +40,7 @@ type Message struct {
 	TS        string
 	ThreadTS  string // the root's ts for a reply, else empty
 	User      string // chat.postEphemeral: the one user who sees it
+	Author    string // a member who posted it (Say); empty for the bot's own
 	Text      string
 	Blocks    json.RawMessage
 	Edited    int      // how many chat.update calls changed it
