@@ -56,17 +56,11 @@ const (
 	inputFollowUps = "followups"
 )
 
-// Threads finds the incident whose root message a reaction or a thread
-// belongs to. The stores satisfy it.
-type Threads interface {
-	ThreadByMessage(ctx context.Context, platform, channel, messageID string) (bot.Thread, error)
-	Incident(ctx context.Context, id int64) (bot.Incident, error)
-}
+// Threads finds the incident a root message belongs to (platform.Threads).
+type Threads = platform.Threads
 
 // Dedup remembers the platform ids already handled, across replicas.
-type Dedup interface {
-	Remember(ctx context.Context, key string) (first bool, err error)
-}
+type Dedup = bot.Deduper
 
 // InboundConfig is what the Discord inbound side needs.
 type InboundConfig struct {

@@ -21,6 +21,15 @@ import (
 	"github.com/hotline-dev/hotline/bot"
 )
 
+// Threads finds the incident whose root message a reaction, a mention or a
+// thread belongs to. The stores satisfy it.
+type Threads interface {
+	ThreadByMessage(ctx context.Context, platform, channel, messageID string) (bot.Thread, error)
+	// Incident reads an incident by its id: a thread knows the id, the
+	// commands want the number.
+	Incident(ctx context.Context, id int64) (bot.Incident, error)
+}
+
 // Settings are the checked common parts of a chat platform's config.
 type Settings struct {
 	APIURL string // ends in "/"

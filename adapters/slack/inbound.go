@@ -42,21 +42,11 @@ const (
 	inboundWorkTimeout = 30 * time.Second
 )
 
-// Threads finds the incident whose root message a reaction was added to.
-// The stores satisfy it.
-type Threads interface {
-	ThreadByMessage(ctx context.Context, platform, channel, messageID string) (bot.Thread, error)
-	// Incident reads an incident by its id: a thread knows the id, the
-	// commands want the number.
-	Incident(ctx context.Context, id int64) (bot.Incident, error)
-}
+// Threads finds the incident a root message belongs to (platform.Threads).
+type Threads = platform.Threads
 
 // Dedup remembers the platform ids already handled, across replicas.
-type Dedup interface {
-	// Remember records key; first is false when it was recorded before (a
-	// retry delivered again, maybe to another replica).
-	Remember(ctx context.Context, key string) (first bool, err error)
-}
+type Dedup = bot.Deduper
 
 // Escalator starts the phone escalation of an incident at once.
 type Escalator interface {
