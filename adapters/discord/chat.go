@@ -16,9 +16,9 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
-	"github.com/hotline-dev/hotline/adapters/chattext"
-	"github.com/hotline-dev/hotline/adapters/platform"
 	"github.com/hotline-dev/hotline/bot"
+	"github.com/hotline-dev/hotline/commands/chattext"
+	"github.com/hotline-dev/hotline/commands/chatwire"
 )
 
 // defaultAPIURL is discordgo's own base, the one its endpoints are built on.
@@ -62,11 +62,11 @@ type Chat struct {
 // NewChat checks cfg and builds the chat; it makes no call to Discord.
 func NewChat(cfg ChatConfig) (*Chat, error) {
 	var problems bot.Problems
-	set := platform.Check(&problems, "chat.discord", cfg.BotToken, cfg.APIURL, defaultAPIURL, cfg.Locale)
+	set := chatwire.Check(&problems, "chat.discord", cfg.BotToken, cfg.APIURL, defaultAPIURL, cfg.Locale)
 	if err := problems.Err(); err != nil {
 		return nil, err
 	}
-	hc := platform.Client(cfg.HTTPClient, defaultHTTPTimeout, func(base http.RoundTripper) http.RoundTripper {
+	hc := chatwire.Client(cfg.HTTPClient, defaultHTTPTimeout, func(base http.RoundTripper) http.RoundTripper {
 		if set.APIURL == defaultAPIURL {
 			return base
 		}

@@ -8,8 +8,8 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
-	"github.com/hotline-dev/hotline/adapters/chattext"
 	"github.com/hotline-dev/hotline/bot"
+	"github.com/hotline-dev/hotline/commands/chattext"
 )
 
 // Discord's limits (https://discord.com/developers/docs/resources/message).

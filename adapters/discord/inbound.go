@@ -19,10 +19,10 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
-	"github.com/hotline-dev/hotline/adapters/chattext"
-	"github.com/hotline-dev/hotline/adapters/platform"
 	"github.com/hotline-dev/hotline/bot"
 	"github.com/hotline-dev/hotline/commands"
+	"github.com/hotline-dev/hotline/commands/chattext"
+	"github.com/hotline-dev/hotline/commands/chatwire"
 )
 
 const (
@@ -56,8 +56,8 @@ const (
 	inputFollowUps = "followups"
 )
 
-// Threads finds the incident a root message belongs to (platform.Threads).
-type Threads = platform.Threads
+// Threads finds the incident a root message belongs to (chatwire.Threads).
+type Threads = chatwire.Threads
 
 // Dedup remembers the platform ids already handled, across replicas.
 type Dedup = bot.Deduper
@@ -120,7 +120,7 @@ type Inbound struct {
 	now       func() time.Time
 
 	answerWithin time.Duration
-	work         *platform.Work
+	work         *chatwire.Work
 
 	mu        sync.Mutex
 	botUserID string
@@ -175,7 +175,7 @@ func NewInbound(cfg InboundConfig) (*Inbound, error) {
 		h.log = slog.Default()
 	}
 	h.log = h.log.With("platform", "discord")
-	h.work = &platform.Work{Timeout: workTimeout, Log: h.log}
+	h.work = &chatwire.Work{Timeout: workTimeout, Log: h.log}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -195,7 +195,7 @@ func (h *Inbound) Register(mux *http.ServeMux) {
 // handled as over the gateway with the answer in the response body.
 func (h *Inbound) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	deadline := h.now().Add(h.answerWithin)
-	body, ok := platform.ReadPost(w, r, inboundMaxBody)
+	body, ok := chatwire.ReadPost(w, r, inboundMaxBody)
 	if !ok {
 		return
 	}

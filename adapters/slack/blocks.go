@@ -6,8 +6,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/hotline-dev/hotline/adapters/chattext"
 	"github.com/hotline-dev/hotline/bot"
+	"github.com/hotline-dev/hotline/commands/chattext"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackutilsx"
 )

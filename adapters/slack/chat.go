@@ -14,8 +14,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hotline-dev/hotline/adapters/platform"
 	"github.com/hotline-dev/hotline/bot"
+	"github.com/hotline-dev/hotline/commands/chatwire"
 	"github.com/slack-go/slack"
 )
 
@@ -70,11 +70,11 @@ type Chat struct {
 // NewChat checks cfg and builds the chat; it makes no call to Slack.
 func NewChat(cfg ChatConfig) (*Chat, error) {
 	var problems bot.Problems
-	set := platform.Check(&problems, "chat.slack", cfg.BotToken, cfg.APIURL, defaultAPIURL, cfg.Locale)
+	set := chatwire.Check(&problems, "chat.slack", cfg.BotToken, cfg.APIURL, defaultAPIURL, cfg.Locale)
 	if err := problems.Err(); err != nil {
 		return nil, err
 	}
-	hc := platform.Client(cfg.HTTPClient, defaultHTTPTimeout, func(base http.RoundTripper) http.RoundTripper {
+	hc := chatwire.Client(cfg.HTTPClient, defaultHTTPTimeout, func(base http.RoundTripper) http.RoundTripper {
 		return wireRecorder{base: base}
 	})
 

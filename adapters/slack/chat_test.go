@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotline-dev/hotline/adapters/chattext"
 	"github.com/hotline-dev/hotline/adapters/slack/slacktest"
 	"github.com/hotline-dev/hotline/bot"
+	"github.com/hotline-dev/hotline/commands/chattext"
 	"github.com/slack-go/slack"
 )
 

@@ -16,10 +16,10 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
-	"github.com/hotline-dev/hotline/adapters/chattext"
-	"github.com/hotline-dev/hotline/adapters/platform"
 	"github.com/hotline-dev/hotline/bot"
 	"github.com/hotline-dev/hotline/commands"
+	"github.com/hotline-dev/hotline/commands/chattext"
+	"github.com/hotline-dev/hotline/commands/chatwire"
 )
 
 // The action ids of the incident buttons; their value is the incident
@@ -42,8 +42,8 @@ const (
 	inboundWorkTimeout = 30 * time.Second
 )
 
-// Threads finds the incident a root message belongs to (platform.Threads).
-type Threads = platform.Threads
+// Threads finds the incident a root message belongs to (chatwire.Threads).
+type Threads = chatwire.Threads
 
 // Dedup remembers the platform ids already handled, across replicas.
 type Dedup = bot.Deduper
@@ -129,7 +129,7 @@ type Inbound struct {
 	client    *http.Client
 
 	answerWithin time.Duration
-	work         *platform.Work
+	work         *chatwire.Work
 }
 
 // NewInbound checks cfg and names every problem at once.
@@ -187,7 +187,7 @@ func NewInbound(cfg InboundConfig) (*Inbound, error) {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
-	h.work = &platform.Work{Timeout: inboundWorkTimeout, Log: h.log.With("platform", "slack")}
+	h.work = &chatwire.Work{Timeout: inboundWorkTimeout, Log: h.log.With("platform", "slack")}
 	if h.client == nil {
 		h.client = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -216,7 +216,7 @@ type inboundHandler func(w http.ResponseWriter, r *http.Request, body []byte, de
 func (h *Inbound) verified(next inboundHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		deadline := time.Now().Add(h.answerWithin)
-		body, ok := platform.ReadPost(w, r, inboundMaxBody)
+		body, ok := chatwire.ReadPost(w, r, inboundMaxBody)
 		if !ok {
 			return
 		}

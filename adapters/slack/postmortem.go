@@ -5,8 +5,8 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/hotline-dev/hotline/adapters/chattext"
 	"github.com/hotline-dev/hotline/bot"
+	"github.com/hotline-dev/hotline/commands/chattext"
 )
 
 // PostPostmortem posts an incident's postmortem summary to the service's

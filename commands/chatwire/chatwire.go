@@ -1,8 +1,8 @@
-// Package platform is what the chat platform adapters (Slack, Discord)
+// Package chatwire is what the chat platform adapters (Slack, Discord)
 // share on the wire: the checks of their API base URL and token, the HTTP
 // client they call out with, reading a signed inbound POST, and the work
 // they run after answering a delivery.
-package platform
+package chatwire
 
 import (
 	"context"
@@ -17,8 +17,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hotline-dev/hotline/adapters/chattext"
 	"github.com/hotline-dev/hotline/bot"
+	"github.com/hotline-dev/hotline/commands/chattext"
 )
 
 // Threads finds the incident whose root message a reaction, a mention or a

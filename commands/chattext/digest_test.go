@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hotline-dev/hotline/adapters/chattext"
 	"github.com/hotline-dev/hotline/bot"
+	"github.com/hotline-dev/hotline/commands/chattext"
 )
 
 func TestDigestSelect(t *testing.T) {
