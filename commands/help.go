@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+
+	"github.com/hotline-dev/hotline/commands/chattext"
 )
 
 // verbHelp is how one verb is written and what it does, per language.
@@ -141,7 +143,4 @@ func sortedAliases() []string {
 }
 
 // isJapanese reports whether locale is Japanese: "ja", "ja-JP", "ja_JP".
-func isJapanese(locale string) bool {
-	l := strings.ToLower(locale)
-	return l == "ja" || strings.HasPrefix(l, "ja-") || strings.HasPrefix(l, "ja_")
-}
+func isJapanese(locale string) bool { return chattext.Japanese(locale) }

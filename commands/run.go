@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hotline-dev/hotline/bot"
+	"github.com/hotline-dev/hotline/commands/chattext"
 )
 
 // Incidents is what running a command needs from the bot; *bot.Bot is one.
@@ -228,9 +229,4 @@ func somethingWrong(ja bool) string {
 	return pick(ja, "something went wrong; try again", "問題が発生しました。もう一度お試しください")
 }
 
-func pick(ja bool, en, jp string) string {
-	if ja {
-		return jp
-	}
-	return en
-}
+func pick(ja bool, en, jp string) string { return chattext.Pick(ja, en, jp) }

@@ -1,6 +1,7 @@
 package discord
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -102,7 +103,7 @@ func IncidentMessage(inc bot.Incident, serviceName, locale string) ([]*discordgo
 		field(t.Severity, string(inc.Severity)),
 		field(t.Status, status),
 		field(t.Owner, escapeMarkdown(owner)),
-		field(t.Service, escapeMarkdown(cmpOr(serviceName, inc.Service))),
+		field(t.Service, escapeMarkdown(cmp.Or(serviceName, inc.Service))),
 	}
 	if inc.Priority != "" {
 		embed.Fields = append(embed.Fields, field(t.Priority, string(inc.Priority)))
@@ -168,10 +169,3 @@ var markdownEscaper = strings.NewReplacer(
 // escapeMarkdown makes text from outside (alerts, notes) show as written:
 // no formatting, links or mentions of its own.
 func escapeMarkdown(s string) string { return markdownEscaper.Replace(s) }
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}

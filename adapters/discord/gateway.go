@@ -1,6 +1,7 @@
 package discord
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -78,7 +79,7 @@ func (h *Inbound) RunGateway(ctx context.Context) error {
 // in the configured guild or globally.
 func (h *Inbound) RegisterCommands(ctx context.Context) error {
 	h.mu.Lock()
-	app := cmpOr(h.appID, h.readyApp)
+	app := cmp.Or(h.appID, h.readyApp)
 	h.mu.Unlock()
 	if app == "" {
 		return fmt.Errorf("no application id: set chat.discord.application_id")

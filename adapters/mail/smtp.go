@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"crypto/tls"
@@ -69,7 +70,7 @@ func NewSMTPServer(cfg SMTPConfig) (*SMTPServer, error) {
 	log = log.With("listener", "smtp")
 	b := &smtpBackend{cfg: cfg, log: log}
 	s := smtp.NewServer(b)
-	s.Domain = cmpOr(cfg.Domain, "localhost")
+	s.Domain = cmp.Or(cfg.Domain, "localhost")
 	s.MaxMessageBytes = cfg.MaxMessageBytes
 	if s.MaxMessageBytes <= 0 {
 		s.MaxMessageBytes = DefaultMaxMessageBytes
@@ -219,10 +220,3 @@ type slogLogger struct{ log *slog.Logger }
 
 func (l slogLogger) Printf(format string, v ...any) { l.log.Warn(fmt.Sprintf(format, v...)) }
 func (l slogLogger) Println(v ...any)               { l.log.Warn(fmt.Sprint(v...)) }
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}

@@ -23,12 +23,13 @@ import (
 
 	"github.com/hotline-dev/hotline/bot"
 	"github.com/hotline-dev/hotline/commands"
+	"github.com/hotline-dev/hotline/commands/chattext"
 )
 
 // runAction runs one button and says what came of it. trigger is the
 // click's trigger_id, which opens the postmortem modal after a resolve.
 func (h *Inbound) runAction(ctx context.Context, a *slack.BlockAction, trigger, user string, by bot.Actor) string {
-	ja := inboundJapanese(h.locale)
+	ja := chattext.Japanese(h.locale)
 	var verb string
 	switch a.ActionID {
 	case inboundActionAck:
@@ -40,13 +41,13 @@ func (h *Inbound) runAction(ctx context.Context, a *slack.BlockAction, trigger, 
 	case inboundActionEscalate:
 	default:
 		h.log.WarnContext(ctx, "slack button with an unknown action", "platform", "slack", "user", by.ID, "action", a.ActionID)
-		return inboundPick(ja, fmt.Sprintf("unknown action %q; nothing was changed", a.ActionID),
+		return chattext.Pick(ja, fmt.Sprintf("unknown action %q; nothing was changed", a.ActionID),
 			fmt.Sprintf("不明な操作です（%q）。何も変更していません", a.ActionID))
 	}
 	number, err := strconv.ParseInt(strings.TrimSpace(a.Value), 10, 64)
 	if err != nil || number <= 0 {
 		h.log.WarnContext(ctx, "slack button without an incident", "platform", "slack", "user", by.ID, "action", a.ActionID, "value", a.Value)
-		return inboundPick(ja, "this button names no incident; nothing was changed", "このボタンはインシデントを指していません。何も変更していません")
+		return chattext.Pick(ja, "this button names no incident; nothing was changed", "このボタンはインシデントを指していません。何も変更していません")
 	}
 	if verb != "" {
 		// The buttons speak the command language, so they are refused and
@@ -65,14 +66,14 @@ func (h *Inbound) runAction(ctx context.Context, a *slack.BlockAction, trigger, 
 
 func (h *Inbound) callNow(ctx context.Context, number int64, by bot.Actor, ja bool) string {
 	if h.escalator == nil {
-		return inboundPick(ja, "No phone escalation is configured, so nobody can be called.",
+		return chattext.Pick(ja, "No phone escalation is configured, so nobody can be called.",
 			"電話での呼び出しが設定されていないため、誰にも電話できません。")
 	}
 	if _, err := h.escalator.CallNow(ctx, number, by); err != nil {
 		return h.failed(ctx, "slack call now", err, number, by, ja)
 	}
 	h.log.InfoContext(ctx, "slack call now", "platform", "slack", "user", by.ID, "incident", number)
-	return inboundPick(ja, fmt.Sprintf("Calling the on-call for INC-%d now (asked by %s)", number, by.ID),
+	return chattext.Pick(ja, fmt.Sprintf("Calling the on-call for INC-%d now (asked by %s)", number, by.ID),
 		fmt.Sprintf("INC-%d の当番に今すぐ電話します（%s の依頼）", number, by.ID))
 }
 
@@ -84,7 +85,7 @@ func (h *Inbound) failed(ctx context.Context, what string, err error, number int
 	case errors.As(err, &invalid):
 		return invalid.Reason
 	case errors.Is(err, bot.ErrNotFound):
-		return inboundPick(ja, fmt.Sprintf("INC-%d does not exist", number), fmt.Sprintf("INC-%d は存在しません", number))
+		return chattext.Pick(ja, fmt.Sprintf("INC-%d does not exist", number), fmt.Sprintf("INC-%d は存在しません", number))
 	case errors.Is(err, bot.ErrConflict):
 		// "INC-7 is acknowledged: nobody needs calling: conflict"
 		if reason, ok := strings.CutSuffix(err.Error(), ": "+bot.ErrConflict.Error()); ok {
@@ -92,7 +93,7 @@ func (h *Inbound) failed(ctx context.Context, what string, err error, number int
 		}
 	}
 	h.log.ErrorContext(ctx, what+" failed", "platform", "slack", "user", by.ID, "incident", number, "err", err)
-	return inboundPick(ja, "something went wrong; try again", "問題が発生しました。もう一度お試しください")
+	return chattext.Pick(ja, "something went wrong; try again", "問題が発生しました。もう一度お試しください")
 }
 
 // handleMention runs "@Hotline ack" written in an incident's thread: the

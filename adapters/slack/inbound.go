@@ -18,7 +18,6 @@ import (
 
 	"github.com/hotline-dev/hotline/bot"
 	"github.com/hotline-dev/hotline/commands"
-	"github.com/hotline-dev/hotline/commands/chattext"
 	"github.com/hotline-dev/hotline/commands/chatwire"
 )
 
@@ -500,10 +499,6 @@ func (h *Inbound) handleEvent(ctx context.Context, body []byte, deadline time.Ti
 	})
 	return inboundTaken()
 }
-
-func inboundJapanese(locale string) bool { return chattext.Japanese(locale) }
-
-func inboundPick(ja bool, en, jp string) string { return chattext.Pick(ja, en, jp) }
 
 func groupsFrom(l GroupLister) *userGroups {
 	if l == nil {

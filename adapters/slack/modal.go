@@ -17,6 +17,7 @@ import (
 
 	"github.com/hotline-dev/hotline/bot"
 	"github.com/hotline-dev/hotline/commands"
+	"github.com/hotline-dev/hotline/commands/chattext"
 )
 
 // Views opens modals; *slack.Client satisfies it.
@@ -46,9 +47,9 @@ const (
 
 // postmortemModal asks for what was learnt from INC-number.
 func postmortemModal(number int64, locale string) slack.ModalViewRequest {
-	ja := inboundJapanese(locale)
+	ja := chattext.Japanese(locale)
 	plain := func(en, jp string) *slack.TextBlockObject {
-		return slack.NewTextBlockObject(slack.PlainTextType, inboundPick(ja, en, jp), false, false)
+		return slack.NewTextBlockObject(slack.PlainTextType, chattext.Pick(ja, en, jp), false, false)
 	}
 	input := func(blockID string, label, placeholder *slack.TextBlockObject) *slack.InputBlock {
 		el := slack.NewPlainTextInputBlockElement(placeholder, blockID)
@@ -110,12 +111,12 @@ func (h *Inbound) handleViewSubmission(ctx context.Context, ic slack.Interaction
 		Fix:       postmortemValue(ic.View.State, postmortemFix),
 		FollowUps: postmortemValue(ic.View.State, postmortemFollowUps),
 	}
-	ja := inboundJapanese(h.locale)
+	ja := chattext.Japanese(h.locale)
 	by := h.actor(ic.User.ID)
 	pms, ok := h.incidents.(commands.Postmortems)
 	if !ok {
 		h.log.ErrorContext(ctx, "slack postmortem not saved: Incidents is no commands.Postmortems", "platform", "slack", "user", by.ID, "incident", number)
-		return postmortemErrors(inboundPick(ja, "Postmortems cannot be saved here.", "ここでは振り返りを保存できません。"))
+		return postmortemErrors(chattext.Pick(ja, "Postmortems cannot be saved here.", "ここでは振り返りを保存できません。"))
 	}
 	// A refused submission leaves the view's id and hash as they were, so
 	// the values are part of the key: the same modal sent again with other
