@@ -128,8 +128,15 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	socketCtx, stopSocket := context.WithCancel(ctx)
 	defer stopSocket()
 	socketFailed := a.runSocketMode(socketCtx, cfg, log)
-	gatewayDone := a.runDiscordGateway(socketCtx, leaderTTL, log)
-	imapDone := runIMAP(socketCtx, a.imapPoller, a.store, leaderTTL, log, a.leader)
+	var gateway, poll func(context.Context) error
+	if a.discordInbound != nil {
+		gateway = a.discordInbound.RunGateway
+	}
+	if a.imapPoller != nil {
+		poll = a.imapPoller.Run
+	}
+	gatewayDone := a.runLeased(socketCtx, discordGatewayLease, leaderTTL, log, gateway)
+	imapDone := a.runLeased(socketCtx, imapLease, leaderTTL, log, poll)
 
 	var runErr error
 	select {
@@ -222,23 +229,23 @@ func (a *app) runSocketMode(ctx context.Context, cfg *Config, log *slog.Logger) 
 // discordGatewayLease names the lease whose holder keeps Discord's gateway.
 const discordGatewayLease = "discord.gateway"
 
-// runDiscordGateway keeps Discord's gateway session on whichever replica
-// holds its lease, while ctx lives; the channel closes when it has stopped
-// and the lease is released.
-func (a *app) runDiscordGateway(ctx context.Context, ttl time.Duration, log *slog.Logger) <-chan struct{} {
+// runLeased runs fn on whichever replica holds the lease name, while ctx
+// lives: the Discord gateway, the IMAP poller. The channel closes when it has
+// stopped and the lease is released; at once when fn is nil (not
+// configured).
+func (a *app) runLeased(ctx context.Context, name string, ttl time.Duration, log *slog.Logger, fn func(context.Context) error) <-chan struct{} {
 	done := make(chan struct{})
-	if a.discordInbound == nil {
+	if fn == nil {
 		close(done)
 		return done
 	}
 	go func() {
 		defer close(done)
-		bot.RunLeader(ctx, a.store, bot.LeaderConfig{Name: discordGatewayLease, Holder: workerName(), TTL: ttl, Logger: log,
+		bot.RunLeader(ctx, a.store, bot.LeaderConfig{Name: name, Holder: workerName(), TTL: ttl, Logger: log,
 			OnChange: func(leader bool) {
-				a.leader(discordGatewayLease, leader)
-				log.Info("discord gateway lease", "platform", "discord", "held", leader)
-			}},
-			a.discordInbound.RunGateway)
+				a.leader(name, leader)
+				log.Info("lease", "lease", name, "held", leader)
+			}}, fn)
 	}()
 	return done
 }
