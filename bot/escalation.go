@@ -125,6 +125,10 @@ type EscalationReader interface {
 	Escalation(ctx context.Context, incidentID int64) (Escalation, error)
 	CallAttempt(ctx context.Context, id string) (CallAttempt, error)
 	CallAttempts(ctx context.Context, incidentID int64) ([]CallAttempt, error)
+	// CallAttemptByCall returns the attempt that recorded the phone
+	// platform's call id, or ErrNotFound: a replica adopting a call it found
+	// leaves alone the calls other attempts placed.
+	CallAttemptByCall(ctx context.Context, callID string) (CallAttempt, error)
 	// Overrides returns the schedule's overrides that end after from and
 	// start before to, by start time; an empty schedule means all schedules.
 	Overrides(ctx context.Context, schedule string, from, to time.Time) ([]Override, error)

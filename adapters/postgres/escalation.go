@@ -288,6 +288,16 @@ func (s *Store) CallAttempt(ctx context.Context, id string) (bot.CallAttempt, er
 	return a, mapErr(notFound(err))
 }
 
+// CallAttemptByCall returns the committed attempt that recorded callID.
+func (s *Store) CallAttemptByCall(ctx context.Context, callID string) (bot.CallAttempt, error) {
+	var a bot.CallAttempt
+	if callID == "" {
+		return a, fmt.Errorf("attempt by call: no call id: %w", bot.ErrNotFound)
+	}
+	err := s.db.GetContext(ctx, &a, `SELECT `+attemptColumns+` FROM call_attempts WHERE call_id = $1 ORDER BY created_at LIMIT 1`, callID)
+	return a, mapErr(notFound(err))
+}
+
 // CallAttempts returns the incident's committed call attempts, oldest first.
 func (s *Store) CallAttempts(ctx context.Context, incidentID int64) ([]bot.CallAttempt, error) {
 	var out []bot.CallAttempt

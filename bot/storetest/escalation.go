@@ -279,7 +279,8 @@ func testEscalationReadsOwnWrites(t *testing.T, h Harness) {
 
 // testRecordCalls: recording placed calls outside the incident's lock fills
 // only empty call ids, moves only "placing" on, and a later save of an
-// attempt read before it does not empty the id again.
+// attempt read before it does not empty the id again. A recorded call id
+// finds its attempt.
 func testRecordCalls(t *testing.T, h Harness) {
 	clock := NewClock()
 	s := h.New(t, clock)
@@ -315,6 +316,17 @@ func testRecordCalls(t *testing.T, h Harness) {
 		a, err := s.CallAttempt(ctx(t), id)
 		if err != nil || string(a.Status) != want[0] || a.CallID != want[1] {
 			t.Errorf("%s: %s %q (%v), want %s %q", id, a.Status, a.CallID, err, want[0], want[1])
+		}
+	}
+	// Each recorded call leads back to its attempt; other ids to none.
+	for callID, want := range map[string]string{"CA1": "r-placing", "CAold": "r-known", "CA3": "r-ended"} {
+		if a, err := s.CallAttemptByCall(ctx(t), callID); err != nil || a.ID != want {
+			t.Errorf("CallAttemptByCall(%s) = %q, %v; want %s", callID, a.ID, err, want)
+		}
+	}
+	for _, callID := range []string{"CA2", "CA4", ""} {
+		if a, err := s.CallAttemptByCall(ctx(t), callID); !errors.Is(err, bot.ErrNotFound) {
+			t.Errorf("CallAttemptByCall(%q) = %q, %v; want ErrNotFound", callID, a.ID, err)
 		}
 	}
 	// A transaction that read the attempt before the call id came ends it.
