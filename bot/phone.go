@@ -31,10 +31,11 @@ type Call struct {
 // Phone places calls. Errors worth retrying are RetryableError.
 type Phone interface {
 	PlaceCall(ctx context.Context, c Call) (callID string, err error)
-	// FindCall returns the id of a call to `to` created at or after since, or
-	// ErrNotFound: a replica that took over an attempt whose outcome it does
-	// not know asks before it places the call again.
-	FindCall(ctx context.Context, to string, since time.Time) (callID string, err error)
+	// FindCalls returns the ids of the calls to `to` created at or after
+	// since, newest first; none is an empty list. A replica that took over an
+	// attempt whose outcome it does not know asks before it places the call
+	// again, and adopts only a call no other attempt has recorded.
+	FindCalls(ctx context.Context, to string, since time.Time) (callIDs []string, err error)
 	// HangUp ends a call that is queued, ringing or in progress; a call that
 	// has already ended is not an error.
 	HangUp(ctx context.Context, callID string) error

@@ -31,7 +31,7 @@ type Chat interface {
 
 // RootFinder is the optional side of a Chat that finds an incident's root
 // message posted earlier (by a run that died before saving its thread), so
-// a retry does not post it twice. Like the phone's FindCall, it is asked
+// a retry does not post it twice. Like the phone's FindCalls, it is asked
 // only when the job is a retry: the first attempt costs no extra call.
 type RootFinder interface {
 	// FindIncident looks among channel's recent messages for the incident's

@@ -33,8 +33,8 @@ func (p *stampPhone) PlaceCall(_ context.Context, c bot.Call) (string, error) {
 	return fmt.Sprint("CA", c.Incident.ID), nil
 }
 
-func (p *stampPhone) FindCall(context.Context, string, time.Time) (string, error) {
-	return "", bot.ErrNotFound
+func (p *stampPhone) FindCalls(context.Context, string, time.Time) ([]string, error) {
+	return nil, nil
 }
 func (p *stampPhone) HangUp(context.Context, string) error { return nil }
 

@@ -84,13 +84,13 @@ func (e *Engine) dial(ctx context.Context, incidentID int64, call dialing, ask b
 	id := call.AttemptID
 	log := e.log.With("incident", call.Incident.Ref(), "attempt", id, "to", bot.MaskPhone(call.To))
 	if ask {
-		callID, err := e.phone.FindCall(ctx, call.To, since)
-		switch {
-		case err == nil:
+		callID, err := e.adopt(ctx, call, since)
+		if err != nil {
+			return fmt.Errorf("look for call %s: %w", id, err)
+		}
+		if callID != "" {
 			log.Info("call was placed before a restart; not calling again", "call", callID)
 			return e.placed(ctx, incidentID, call, callID)
-		case !errors.Is(err, bot.ErrNotFound):
-			return fmt.Errorf("look for call %s: %w", id, err)
 		}
 	}
 	if h := e.hooks.CallRequested; h != nil {
@@ -109,6 +109,27 @@ func (e *Engine) dial(ctx context.Context, incidentID int64, call dialing, ask b
 		return e.ended(ctx, incidentID, id, bot.AttemptFailed)
 	}
 	return e.placed(ctx, incidentID, call, callID)
+}
+
+// adopt finds the call a worker that died may have placed for call: the
+// newest call to its number since it was marked placing that no other
+// attempt has recorded, or "". Another incident's call to the same person
+// in the same minute is not this attempt's.
+func (e *Engine) adopt(ctx context.Context, call dialing, since time.Time) (string, error) {
+	ids, err := e.phone.FindCalls(ctx, call.To, since)
+	if err != nil {
+		return "", err
+	}
+	for _, id := range ids {
+		a, err := e.store.CallAttemptByCall(ctx, id)
+		switch {
+		case errors.Is(err, bot.ErrNotFound), err == nil && a.ID == call.AttemptID:
+			return id, nil
+		case err != nil:
+			return "", err
+		}
+	}
+	return "", nil
 }
 
 // callFor is the request for attempt a, due at its turn in the pace or

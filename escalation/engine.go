@@ -24,10 +24,15 @@ const (
 	JobHangUp = "escalation.hangup" // end a call nobody needs any more (key hangup:<attempt>)
 )
 
-// callBackupDelay is when the call job of a call placed straight after its
-// decision runs: only if the process died before it could record the call.
-// It is longer than a call request can take, so the two never race.
-const callBackupDelay = time.Minute
+// A call placed straight after its decision has a backup: its call job,
+// which does something only when the process died before it could record
+// the call. It runs backupMargin after the longest a call request can take
+// (Config.PhoneTimeout), so the two never race, and a replica's death
+// delays a call by seconds, not minutes.
+const (
+	defaultPhoneTimeout = 10 * time.Second
+	backupMargin        = 5 * time.Second
+)
 
 const (
 	callMaxAttempts   = 8
@@ -48,11 +53,14 @@ type Config struct {
 	// PhoneAccount names the account whose pace CallsPerSecond sets (the
 	// Twilio account SID), shared by every replica.
 	PhoneAccount   string
-	CallsPerSecond float64   // default 1; +Inf: no pace
-	Locale         string    // for contacts without one, timelines and mail; default en
-	Clock          bot.Clock // default the wall clock
-	Logger         *slog.Logger
-	Hooks          Hooks
+	CallsPerSecond float64 // default 1; +Inf: no pace
+	// PhoneTimeout is the longest a call request can take (default 10 s);
+	// a call whose placer died is taken over this much and 5 s later.
+	PhoneTimeout time.Duration
+	Locale       string    // for contacts without one, timelines and mail; default en
+	Clock        bot.Clock // default the wall clock
+	Logger       *slog.Logger
+	Hooks        Hooks
 }
 
 // Hooks let the composition root observe calls (metrics, benchmarks).
@@ -74,6 +82,7 @@ type Engine struct {
 	phone           bot.Phone
 	account         string
 	pace            time.Duration
+	backupAfter     time.Duration
 	locale          string
 	clock           bot.Clock
 	log             *slog.Logger
@@ -93,6 +102,7 @@ func New(cfg Config) (*Engine, error) {
 		serviceNames:    cfg.ServiceNames,
 		phone:           cfg.Phone,
 		account:         cfg.PhoneAccount,
+		backupAfter:     cmp.Or(cfg.PhoneTimeout, defaultPhoneTimeout) + backupMargin,
 		locale:          cfg.Locale,
 		clock:           cmp.Or[bot.Clock](cfg.Clock, bot.SystemClock),
 		log:             cfg.Logger,
@@ -326,7 +336,7 @@ func (e *Engine) decide(tx bot.Tx, inc *bot.Incident, pol Policy, st bot.Escalat
 			if !runAt.After(now) {
 				// Placed by the caller right after the commit; the job is the
 				// backup should this process die first, and asks before calling.
-				a.Status, a.PlacedAt, runAt = bot.AttemptPlacing, &now, now.Add(callBackupDelay)
+				a.Status, a.PlacedAt, runAt = bot.AttemptPlacing, &now, now.Add(e.backupAfter)
 				*dial = append(*dial, e.callFor(a, inc, c.RingFor))
 			}
 		}

@@ -1,6 +1,7 @@
 package escalation
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -434,7 +435,7 @@ func TestEngineTimerCallBackup(t *testing.T) {
 		if a := w.attempt(inc, 0); a.Status != bot.AttemptPlacing {
 			t.Fatalf("attempt %s after the lost response, want placing", a.Status)
 		}
-		w.advance(callBackupDelay - time.Second)
+		w.advance(defaultPhoneTimeout + backupMargin - time.Second)
 		if w.phone.finds != 0 {
 			t.Errorf("the backup ran early")
 		}
@@ -442,6 +443,40 @@ func TestEngineTimerCallBackup(t *testing.T) {
 		w.wantCalled("田中")
 		if a := w.attempt(inc, 0); a.Status != bot.AttemptRinging || a.CallID != "CA1" || w.phone.finds != 1 {
 			t.Errorf("after the backup: %+v, finds %d", a, w.phone.finds)
+		}
+	})
+}
+
+// The backup of a call whose request never reached the phone platform does
+// not adopt another incident's call to the same person: it places its own.
+func TestEngineBackupLeavesOtherIncidentsCalls(t *testing.T) {
+	onStores(t, func(t *testing.T, open func(bot.Clock) bot.Store) {
+		w := newWorld(t, open, sequential(5*time.Minute, "tanaka"))
+		incs := []bot.Incident{w.ingest("disk", bot.Sev2), w.ingest("cpu", bot.Sev2)}
+		w.phone.fail = []error{bot.Retryable(errors.New("dial tcp: connection refused"), 0)}
+		w.advance(5 * time.Minute)
+		w.wantCalled("田中")
+		var lost, placed bot.CallAttempt
+		for _, inc := range incs {
+			switch a := w.attempt(inc, 0); a.Status {
+			case bot.AttemptPlacing:
+				lost = a
+			case bot.AttemptRinging:
+				placed = a
+			}
+		}
+		if lost.ID == "" || placed.ID == "" {
+			t.Fatalf("want one attempt placing and one ringing: %+v, %+v", w.attempt(incs[0], 0), w.attempt(incs[1], 0))
+		}
+		w.advance(defaultPhoneTimeout + backupMargin)
+		w.wantCalled("田中", "田中")
+		got, err := w.store.CallAttempt(context.Background(), lost.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != bot.AttemptRinging || got.CallID == "" || got.CallID == placed.CallID || w.phone.finds != 1 {
+			t.Errorf("after the backup: %s with call %q (the other incident's is %q), finds %d; want its own call",
+				got.Status, got.CallID, placed.CallID, w.phone.finds)
 		}
 	})
 }

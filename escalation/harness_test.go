@@ -84,16 +84,17 @@ func (p *fakePhone) record(c bot.Call) string {
 	return id
 }
 
-func (p *fakePhone) FindCall(_ context.Context, to string, since time.Time) (string, error) {
+func (p *fakePhone) FindCalls(_ context.Context, to string, since time.Time) ([]string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.finds++
+	var out []string
 	for i := len(p.calls) - 1; i >= 0; i-- {
 		if p.calls[i].To == to {
-			return p.ids[i], nil
+			out = append(out, p.ids[i])
 		}
 	}
-	return "", bot.ErrNotFound
+	return out, nil
 }
 
 func (p *fakePhone) HangUp(_ context.Context, id string) error {

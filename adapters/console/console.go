@@ -116,9 +116,9 @@ func (p *Phone) PlaceCall(_ context.Context, c bot.Call) (string, error) {
 	return fmt.Sprintf("dry-run-%d", p.n), nil
 }
 
-// FindCall finds nothing: a dry run places no calls anyone could answer.
-func (p *Phone) FindCall(context.Context, string, time.Time) (string, error) {
-	return "", bot.ErrNotFound
+// FindCalls finds nothing: a dry run places no calls anyone could answer.
+func (p *Phone) FindCalls(context.Context, string, time.Time) ([]string, error) {
+	return nil, nil
 }
 
 // HangUp prints the hang-up it would send.

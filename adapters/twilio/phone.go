@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -178,6 +179,9 @@ func (p *Phone) PlaceCall(ctx context.Context, c bot.Call) (string, error) {
 	return *call.Sid, nil
 }
 
+// RequestTimeout is the longest one request to Twilio may take.
+func (p *Phone) RequestTimeout() time.Duration { return p.timeout }
+
 // ringSeconds is RingFor in whole seconds (rounded up), within Twilio's 5..600.
 func ringSeconds(d time.Duration) int {
 	if d <= 0 {
@@ -187,10 +191,10 @@ func ringSeconds(d time.Duration) int {
 	return int((d + time.Second - 1) / time.Second)
 }
 
-// FindCall returns the newest call to `to` that Twilio created at or after
-// since, or bot.ErrNotFound. Twilio's dates have second precision, so since
-// is truncated to the second.
-func (p *Phone) FindCall(ctx context.Context, to string, since time.Time) (string, error) {
+// FindCalls returns the calls to `to` that Twilio created at or after since,
+// newest first. Twilio's dates have second precision, so since is truncated
+// to the second.
+func (p *Phone) FindCalls(ctx context.Context, to string, since time.Time) ([]string, error) {
 	since = since.Truncate(time.Second)
 	// Twilio filters start times by day; the exact comparison is below.
 	day := since.UTC().Truncate(24 * time.Hour)
@@ -206,12 +210,13 @@ func (p *Phone) FindCall(ctx context.Context, to string, since time.Time) (strin
 		return err
 	})
 	if err != nil {
-		return "", fmt.Errorf("find call to %s: %w", bot.MaskPhone(to), err)
+		return nil, fmt.Errorf("find calls to %s: %w", bot.MaskPhone(to), err)
 	}
-	var (
-		newest   string
-		newestAt time.Time
-	)
+	type found struct {
+		sid     string
+		created time.Time
+	}
+	var list []found
 	for _, c := range calls {
 		if c.Sid == nil || c.DateCreated == nil {
 			continue
@@ -220,15 +225,15 @@ func (p *Phone) FindCall(ctx context.Context, to string, since time.Time) (strin
 		if err != nil || created.Before(since) {
 			continue
 		}
-		// Twilio lists newest first: on a tie within one second keep the first.
-		if newest == "" || created.After(newestAt) {
-			newest, newestAt = *c.Sid, created
-		}
+		list = append(list, found{*c.Sid, created})
 	}
-	if newest == "" {
-		return "", fmt.Errorf("find call to %s since %s: %w", bot.MaskPhone(to), since.UTC().Format(time.RFC3339), bot.ErrNotFound)
+	// Twilio lists newest first; within one second its order stands.
+	slices.SortStableFunc(list, func(a, b found) int { return b.created.Compare(a.created) })
+	out := make([]string, len(list))
+	for i, f := range list {
+		out[i] = f.sid
 	}
-	return newest, nil
+	return out, nil
 }
 
 // HangUp ends a call that is queued, ringing or in progress. A call that has

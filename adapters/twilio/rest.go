@@ -83,7 +83,7 @@ func (p *Phone) do(ctx context.Context, call func(*openapi.ApiService) error) er
 		return bot.Retryable(err, 0)
 	}
 	// A 2xx that could not be read. For a create the call may exist, so this
-	// is not marked retryable: FindCall is how a retry learns the truth.
+	// is not marked retryable: FindCalls is how a retry learns the truth.
 	return err
 }
 

@@ -66,6 +66,9 @@ func escalationConfig(cfg *Config, phone bot.Phone, account string, log *slog.Lo
 	if t := cfg.Phone.Twilio; t != nil {
 		ec.CallsPerSecond = t.CallsPerSecond
 	}
+	if p, ok := phone.(interface{ RequestTimeout() time.Duration }); ok {
+		ec.PhoneTimeout = p.RequestTimeout()
+	}
 	for _, s := range cfg.Schedules {
 		sched, err := escalation.NewSchedule(s.ID, s.TimeZone, s.Rotation, s.ShiftLength.Duration, s.Handoff, s.Members)
 		if err != nil {

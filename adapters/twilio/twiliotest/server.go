@@ -171,7 +171,7 @@ func (s *Server) FailNext(n, status int, retryAfter string) {
 // DelayNext makes the next n successful create-call requests create and
 // play their call as usual but hold the response back for d, or until the
 // client gives up or the server closes: a client that dies meanwhile never
-// learns the call's sid (the lost-response case FindCall exists for).
+// learns the call's sid (the lost-response case FindCalls exists for).
 func (s *Server) DelayNext(n int, d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
