@@ -17,7 +17,6 @@ build:
 
 vet:
 	go vet ./...
-	go vet -tags replicas ./cmd/hotline/
 
 ## test: vet + the whole suite with the race detector, PostgreSQL included
 ## (a throwaway cluster is started from this machine's postgres binaries)
@@ -25,10 +24,9 @@ test: vet
 	.ci/with-postgres go test -race -count=1 -timeout 20m ./...
 
 ## test-replicas: three replicas on one PostgreSQL under kill -9, three runs
-## in a row (about 45 s each); see the issue notes for why it is not yet in
-## `make test`
+## in a row (about 45 s each; `make test` runs it once)
 test-replicas:
-	for i in 1 2 3; do .ci/with-postgres go test -tags replicas -count=1 -v -run TestThreeReplicasUnderKills ./cmd/hotline/ || exit 1; done
+	for i in 1 2 3; do .ci/with-postgres go test -count=1 -v -run TestThreeReplicasUnderKills ./cmd/hotline/ || exit 1; done
 
 ## test-short: the suite without the race detector, for a quick loop
 test-short:

@@ -1,5 +1,3 @@
-//go:build replicas
-
 package main
 
 // What the three-replica test checks once the kills are over.

@@ -1,5 +1,3 @@
-//go:build replicas
-
 package main
 
 import (

@@ -1,5 +1,3 @@
-//go:build replicas
-
 package main
 
 // The load the three-replica test spreads over the replicas: alerts, mail,

@@ -1,5 +1,3 @@
-//go:build replicas
-
 package main
 
 // An IMAP mailbox that counts who has it selected, for the three-replica
