@@ -4,13 +4,12 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -50,20 +49,19 @@ func TestNotesTestAlertWorks(t *testing.T) {
 	if args != "serve --config /etc/hotline/hotline.yaml" {
 		t.Fatalf("container args %q", args)
 	}
-	addr := freeLoopback(t)
-	cmd := exec.Command(hotlineBinary(t), "serve", "--config", configFile, "--listen", addr)
+	cmd := exec.Command(hotlineBinary(t), "serve", "--config", configFile, "--listen", "127.0.0.1:0")
 	cmd.Dir = data
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	for k, v := range secret.Data {
 		cmd.Env = append(cmd.Env, k+"="+string(v))
 	}
-	var logs lockedBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs := logFile(t, dir)
+	cmd.Stdout, cmd.Stderr = logs.File, logs.File
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	waitReady(t, "http://"+addr, &logs)
+	addr := waitReady(t, logs)
 
 	// kubectl as the notes use it: the Secret's values, and a port-forward
 	// that the test's own listener stands in for.
@@ -105,7 +103,7 @@ func TestNotesTestAlertWorks(t *testing.T) {
 		sh.Stderr = &stderr
 		out, err := sh.Output()
 		if err != nil {
-			t.Fatalf("%s:\n%s\n%v: %s\nhotline:\n%s", what, script, err, stderr.String(), logs.String())
+			t.Fatalf("%s:\n%s\n%v: %s\nhotline:\n%s", what, script, err, stderr.String(), logs)
 		}
 		return string(out)
 	}
@@ -131,47 +129,47 @@ func mountPath(t *testing.T, c corev1.Container, volume string) string {
 	return ""
 }
 
-func freeLoopback(t *testing.T) string {
+// processLog is the file a process writes its output to, read back on
+// failure.
+type processLog struct{ *os.File }
+
+func logFile(t *testing.T, dir string) processLog {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	f, err := os.Create(filepath.Join(dir, "hotline.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Cleanup(func() { f.Close() })
+	return processLog{f}
 }
 
-// waitReady waits for /readyz, as the Deployment's readiness probe does.
-func waitReady(t *testing.T, base string, logs fmt.Stringer) {
+func (l processLog) String() string {
+	b, _ := os.ReadFile(l.Name())
+	return string(b)
+}
+
+// waitReady reads the address Hotline listens on from its log and waits for
+// /readyz, as the Deployment's readiness probe does.
+func waitReady(t *testing.T, logs processLog) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for ctx.Err() == nil {
-		if resp, err := http.Get(base + "/readyz"); err == nil {
+		m := readyLine.FindStringSubmatch(logs.String())
+		if m == nil {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		if resp, err := http.Get("http://" + m[1] + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return m[1]
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("hotline not ready in 30 s:\n%s", logs)
+	return ""
 }
 
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+var readyLine = regexp.MustCompile(`"msg":"hotline ready","listen":"([^"]+)"`)
