@@ -229,7 +229,7 @@ func TestProductionValues(t *testing.T) {
 	}
 
 	pr := only[prometheusRule](t, r, "PrometheusRule")
-	if plain := readRuleFile(t); !jsonEqual(t, pr.Spec, plain) {
+	if plain, _ := readRuleFile(t); !jsonEqual(t, pr.Spec, plain) {
 		t.Errorf("PrometheusRule spec differs from files/prometheus-rules.yaml")
 	}
 
@@ -404,7 +404,8 @@ func (c renderedConfig) envRefs() []string {
 	return names
 }
 
-func readRuleFile(t *testing.T) ruleFile {
+// readRuleFile returns the chart's rule file decoded, and as read.
+func readRuleFile(t *testing.T) (ruleFile, []byte) {
 	t.Helper()
 	data, err := os.ReadFile(chartDir + "/files/prometheus-rules.yaml")
 	if err != nil {
@@ -414,7 +415,7 @@ func readRuleFile(t *testing.T) ruleFile {
 	if err := decodeStrict(data, &rf); err != nil {
 		t.Fatalf("files/prometheus-rules.yaml: %v", err)
 	}
-	return rf
+	return rf, data
 }
 
 func jsonEqual(t *testing.T, a, b any) bool {

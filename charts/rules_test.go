@@ -75,11 +75,7 @@ func exprMetrics(t *testing.T, expr string) []string {
 // The rule file holds the alerts the issue asked for, each on the metrics it
 // is about, with the thresholds it named.
 func TestPrometheusRules(t *testing.T) {
-	rf := readRuleFile(t)
-	data, err := os.ReadFile(chartDir + "/files/prometheus-rules.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rf, data := readRuleFile(t)
 	if _, errs := validateRules(data); len(errs) > 0 {
 		t.Fatalf("files/prometheus-rules.yaml is not a valid Prometheus rule file: %v", errors.Join(errs...))
 	}
